@@ -1,0 +1,125 @@
+"""Onboarding use cases: the only code that starts or moves an Onboarding."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from onboarding.models import Onboarding
+from zea.accounts.models import Athlete, User
+from zea.accounts.services import create_user
+from zea.conf import parse_duration
+from zea.errors import Conflict
+from zea.workflows import engine
+from zea.workflows.engine import Email, Schedule
+from zea.workflows.status import deadline_of
+
+State = Onboarding.State
+
+
+def reminder_times(started_at: datetime, deadline: datetime, now: datetime) -> list[datetime]:
+    """When to remind, from ZEA_ONBOARDING_REMINDERS: `50%` of the way to the deadline,
+    `1d` before it. Reminders already past, or not before the deadline, are dropped."""
+    times = set()
+    for spec in settings.ZEA_ONBOARDING_REMINDERS:
+        if spec.endswith("%"):
+            at = started_at + (deadline - started_at) * (float(spec[:-1]) / 100)
+        else:
+            at = deadline - parse_duration(spec)
+        if now < at < deadline:
+            times.add(at)
+    return sorted(times)
+
+
+def _timers(started_at: datetime, now: datetime) -> list[Schedule]:
+    deadline = started_at + settings.ZEA_ONBOARDING_TIMEOUT
+    reminders = [Schedule(f"reminder:{n}", at) for n, at in enumerate(reminder_times(started_at, deadline, now), 1)]
+    return [Schedule("deadline", deadline, deadline=True), *reminders]
+
+
+def _email(athlete: Athlete, template: str, **context) -> Email:
+    user = athlete.user
+    return Email(
+        template=f"onboarding/email/{template}",
+        to=[user.email],
+        context={"first_name": user.first_name, **context},
+        language=user.language,
+    )
+
+
+@transaction.atomic
+def register(
+    *, email: str, password: str, first_name: str, last_name: str, language: str = ""
+) -> tuple[Onboarding, str]:
+    """Create the athlete and start its onboarding; return it and an API token."""
+    user = create_user(email=email, password=password, first_name=first_name, last_name=last_name, language=language)
+    athlete = Athlete.objects.create(user=user)
+    now = timezone.now()
+    timers = _timers(now, now)
+    deadline = timers[0].due_at
+    onboarding = engine.start(
+        Onboarding,
+        actor=engine.actor_of(user),
+        athlete=athlete,
+        schedule=timers,
+        emails=[_email(athlete, "welcome", deadline=deadline.isoformat())],
+    )
+    token = Token.objects.create(user=user)
+    return onboarding, token.key
+
+
+@transaction.atomic
+def update_profile(*, user: User, **profile) -> Onboarding:
+    """Save the athlete's profile; the first complete one completes the onboarding,
+    in the same transaction. Later edits change no workflow."""
+    onboarding = engine.lock(Onboarding, user.athlete.onboarding.pk)
+    if onboarding.state == State.EXPIRED:
+        raise Conflict("The onboarding expired; ask the staff to reopen it.", code="onboarding_expired")
+    athlete = Athlete.objects.select_for_update().get(pk=onboarding.athlete_id)
+    for name, value in profile.items():
+        setattr(athlete, name, value)
+    athlete.save()
+    if onboarding.state == State.AWAITING_PROFILE and not athlete.missing_fields:
+        onboarding = engine.transition(onboarding, "complete_profile", actor=engine.actor_of(user))
+    return onboarding
+
+
+def on_deadline(onboarding: Onboarding, timer) -> str:
+    """Timer handler: expire an onboarding still awaiting its profile and deactivate the user."""
+    if onboarding.state != State.AWAITING_PROFILE:
+        return "noop"
+    athlete = onboarding.athlete
+    engine.transition(
+        onboarding,
+        "expire",
+        actor=engine.SYSTEM_TIMER,
+        data={"timer": timer.pk},
+        emails=[_email(athlete, "expired")],
+    )
+    User.objects.filter(pk=athlete.user_id).update(is_active=False)
+    return "expired"
+
+
+def on_reminder(onboarding: Onboarding, timer) -> str:
+    if onboarding.state != State.AWAITING_PROFILE:
+        return "noop"
+    deadline = deadline_of(onboarding.pk)
+    engine.notify(onboarding, _email(onboarding.athlete, "reminder", deadline=deadline.isoformat() if deadline else ""))
+    return "reminded"
+
+
+@transaction.atomic
+def reopen(onboarding: Onboarding, *, actor: str) -> Onboarding:
+    """Staff: a new deadline from now, the account active again, audited."""
+    now = timezone.now()
+    onboarding = engine.transition(
+        onboarding,
+        "reopen",
+        actor=actor,
+        schedule=_timers(now, now),
+        emails=[_email(onboarding.athlete, "reopened", deadline=(now + settings.ZEA_ONBOARDING_TIMEOUT).isoformat())],
+    )
+    User.objects.filter(pk=onboarding.athlete.user_id).update(is_active=True)
+    return onboarding

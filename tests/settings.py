@@ -1,0 +1,25 @@
+"""Test settings: the real settings, pointed at Redis db numbers of the tests' own.
+
+Each pytest-xdist worker gets its own pair of Redis dbs (broker, results) so workers
+never see each other's messages; `make run` keeps dbs 0 and 1 to itself.
+"""
+
+import os
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_index = int(_worker[2:]) if _worker[2:].isdigit() else 0
+_base = int(os.environ.get("ZEA_TEST_REDIS_BASE", "2")) + 2 * _index
+os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{_base}"
+os.environ["CELERY_RESULT_BACKEND"] = f"redis://127.0.0.1:6379/{_base + 1}"
+os.environ.setdefault("DJANGO_DEBUG", "0")
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+
+from zea.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The one-per-minute throttles would trip the suite; throttling has its own tests.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"register": "10000/min", "login": "10000/min"}}  # noqa: F405
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ZEA_TEST_DB_NAME", "test_zea")}  # noqa: F405
+# Worker threads close their connections after each task, so the test database can be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

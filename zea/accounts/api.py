@@ -1,0 +1,68 @@
+"""Auth tokens and coach accounts."""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from zea.accounts import services
+from zea.accounts.permissions import IsStaff
+from zea.errors import DomainError
+
+
+class TokenView(APIView):
+    """Exchange a username (the email) and password for an API token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()})},
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request, username=data.validated_data["username"].strip().lower(), password=data.validated_data["password"]
+        )
+        if user is None:
+            raise DomainError("Unable to log in with the provided credentials.", code="invalid_credentials")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class CoachCreateView(APIView):
+    permission_classes = [IsStaff]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        first_name = serializers.CharField(max_length=150)
+        last_name = serializers.CharField(max_length=150)
+        hourly_rate = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0)
+
+    class OutputSerializer(serializers.Serializer):
+        coach_id = serializers.UUIDField(source="id")
+        user_id = serializers.IntegerField()
+        email = serializers.EmailField(source="user.email")
+        first_name = serializers.CharField(source="user.first_name")
+        last_name = serializers.CharField(source="user.last_name")
+        hourly_rate = serializers.DecimalField(max_digits=8, decimal_places=2)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        coach = services.create_coach(**data.validated_data)
+        return Response(self.OutputSerializer(coach).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,21 @@
+"""The Celery app: configured from Django settings (CELERY_ namespace)."""
+
+import os
+
+from celery import Celery
+from celery.signals import worker_ready
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zea.settings")
+
+app = Celery("zea")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+# One queue per kind of work so a payroll batch or an email storm cannot starve timers.
+app.conf.task_queues = [Queue(name) for name in ("default", "timers", "notifications", "reports")]
+app.autodiscover_tasks()
+
+
+@worker_ready.connect
+def sweep_at_worker_start(sender=None, **kwargs):
+    """Fire whatever came due while no worker was running (timers lost with Redis too)."""
+    sender.app.send_task("zea.workflows.tasks.sweep", queue="timers")

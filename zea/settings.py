@@ -1,0 +1,213 @@
+"""ZEA settings: one module, configured from the environment (12-factor).
+
+Every variable has a default that runs on one machine with PostgreSQL and Redis on
+localhost; see docs/ and PRODUCT.md (Configuration) for the full list.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from zea.conf import env_bool, env_duration, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core ------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_fsm",
+    "django_celery_beat",
+    "zea.accounts",
+    "zea.workflows",
+    "onboarding",
+    "bookings",
+    "sessions.apps.CoachingConfig",
+    "payroll",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "zea.api.errors.ApiErrorMiddleware",
+]
+
+ROOT_URLCONF = "zea.urls"
+WSGI_APPLICATION = "zea.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", "postgres:///zea"),
+        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+
+# --- Auth ------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Time ------------------------------------------------------------------
+ZEA_TIME_ZONE = env_str("ZEA_TIME_ZONE", "UTC")
+TIME_ZONE = ZEA_TIME_ZONE
+USE_TZ = True
+LANGUAGE_CODE = "en"
+USE_I18N = True
+
+# --- Static files ----------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Email -----------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/topics/email/
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ZEA Sport <no-reply@zea.example>")
+ADMINS = [("ZEA admin", addr) for addr in env_list("DJANGO_ADMINS", ["admin@zea.example"])]
+
+# --- REST framework --------------------------------------------------------
+# https://www.django-rest-framework.org/api-guide/settings/
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "zea.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env_str("ZEA_THROTTLE_REGISTER", "30/hour"),
+        "login": env_str("ZEA_THROTTLE_LOGIN", "60/minute"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ZEA Sport workflows API",
+    "DESCRIPTION": "Onboarding, bookings, training sessions and payroll as durable workflows.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery ----------------------------------------------------------------
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/1")
+CELERY_TIMEZONE = ZEA_TIME_ZONE
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_RESULT_EXPIRES = 86400
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# ETA tasks only ever cover the next sweep interval (timers are rows); the visibility
+# timeout must exceed both that and the longest task, or Redis redelivers them.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+# A request must never hang on a dead broker: one quick retry, then the row waits
+# for the sweeper.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_WORKER_ETA_TASK_LIMIT = env_int("ZEA_WORKER_ETA_TASK_LIMIT", 10000)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "zea.workflows.tasks.fire_timer": {"queue": "timers"},
+    "zea.workflows.tasks.sweep": {"queue": "timers"},
+    "zea.workflows.tasks.deliver_outbox": {"queue": "notifications"},
+    "payroll.tasks.*": {"queue": "reports"},
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# --- ZEA workflows ---------------------------------------------------------
+ZEA_ONBOARDING_TIMEOUT = env_duration("ZEA_ONBOARDING_TIMEOUT", "7d")
+# Reminders before the onboarding deadline: a duration means "this long before the
+# deadline"; a percentage means "this share of the timeout has elapsed".
+ZEA_ONBOARDING_REMINDERS = env_list("ZEA_ONBOARDING_REMINDERS", ["50%", "1d"])
+ZEA_FEEDBACK_TIMEOUT = env_duration("ZEA_FEEDBACK_TIMEOUT", "48h")
+ZEA_EVALUATION_TIMEOUT = env_duration("ZEA_EVALUATION_TIMEOUT", "7d")
+ZEA_CANCELLATION_WINDOW = env_duration("ZEA_CANCELLATION_WINDOW", "24h")
+ZEA_SWEEP_INTERVAL = env_duration("ZEA_SWEEP_INTERVAL", "30s")
+ZEA_IDEMPOTENCY_TTL = env_duration("ZEA_IDEMPOTENCY_TTL", "24h")
+ZEA_SWEEP_BATCH = env_int("ZEA_SWEEP_BATCH", 500)
+ZEA_OUTBOX_MAX_ATTEMPTS = env_int("ZEA_OUTBOX_MAX_ATTEMPTS", 8)
+ZEA_OUTBOX_BACKOFF = env_duration("ZEA_OUTBOX_BACKOFF", "5s")  # doubles per attempt, capped at 1h
+ZEA_PAYROLL_RECIPIENTS = env_list("ZEA_PAYROLL_RECIPIENTS", [addr for _, addr in ADMINS])
+
+# --- Logging ---------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Production hardening (active when DEBUG is off) ------------------------
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The admin's URL prefix (hide it from scanners in production).
+ZEA_ADMIN_PATH = env_str("ZEA_ADMIN_PATH", "admin/").strip("/") + "/"

@@ -1,0 +1,69 @@
+"""Sending work to Celery after commit, without ever failing the caller.
+
+A message lost here (Redis down, process killed between commit and send) is not lost
+work: the timer or outbox row exists, and the sweeper enqueues or fires it.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+def eta_horizon() -> timedelta:
+    """How far ahead an ETA task may be sent: never days (Redis visibility timeout,
+    worker memory); the sweeper covers the rest."""
+    return settings.ZEA_SWEEP_INTERVAL * 2
+
+
+def timers_after_commit(timers) -> None:
+    """Mark the timers due soon as enqueued and send their ETA tasks after commit.
+
+    Called before the rows are inserted so `enqueued_at` lands with them.
+    """
+    now = timezone.now()
+    soon = [timer for timer in timers if timer.due_at <= now + eta_horizon()]
+    for timer in soon:
+        timer.enqueued_at = now
+    if soon:
+        transaction.on_commit(lambda: _send_timers(soon))
+
+
+def outbox_after_commit(message_ids: list[int]) -> None:
+    transaction.on_commit(lambda: send_outbox(message_ids))
+
+
+def _send_timers(timers) -> None:
+    for timer in timers:
+        safe_send("zea.workflows.tasks.fire_timer", args=[timer.pk], eta=timer.due_at)
+
+
+def send_outbox(message_ids: list[int]) -> bool:
+    """Deliver these outbox rows in parallel (one task each, a group)."""
+    if not message_ids:
+        return True
+    from celery import group
+
+    deliver = current_app.signature("zea.workflows.tasks.deliver_outbox")
+    return _guarded(
+        "deliver_outbox group",
+        lambda: group(deliver.clone(args=[pk]) for pk in message_ids).apply_async(),
+    )
+
+
+def safe_send(task_name: str, **options) -> bool:
+    return _guarded(task_name, lambda: current_app.send_task(task_name, **options))
+
+
+def _guarded(what: str, send) -> bool:
+    try:
+        send()
+    except Exception:
+        logger.warning("could not enqueue %s; the sweeper will pick it up", what, exc_info=True)
+        return False
+    return True

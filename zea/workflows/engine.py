@@ -1,0 +1,171 @@
+"""The one way to start or move a workflow.
+
+Inside one transaction: lock the row, check the transition, run it, save, append the
+audit event, cancel/schedule timers and write outbox rows. Messages to Celery are sent
+only after commit, and a failure to send them never reaches the caller: the rows are
+the truth and the sweeper picks up whatever was not enqueued.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from zea.errors import NotFound, TransitionNotAllowed
+from zea.workflows import audit, dispatch
+from zea.workflows.models import OutboxMessage, Timer, Workflow
+
+ALL = "__all__"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A timer to create: `name` is unique among the execution's pending timers."""
+
+    name: str
+    due_at: datetime
+    deadline: bool = False
+
+
+@dataclass(frozen=True)
+class Email:
+    """An outbox email; `template` names `<template>_subject.txt` and `<template>.txt`."""
+
+    template: str
+    to: list[str]
+    context: dict = field(default_factory=dict)
+    attachments: list[dict] = field(default_factory=list)
+    language: str = ""
+
+
+def actor_of(user) -> str:
+    """The audit actor for a user: an id, never a name or email."""
+    return f"user:{user.pk}" if user is not None and user.pk else "anonymous"
+
+
+SYSTEM_TIMER = "system:timer"
+SYSTEM_SWEEPER = "system:sweeper"
+
+
+def lock(model: type[Workflow], execution_id, *, skip_locked: bool = False) -> Workflow | None:
+    """Re-read a workflow row under a row lock (inside an atomic block)."""
+    return model.objects.select_for_update(skip_locked=skip_locked).filter(pk=execution_id).first()
+
+
+@transaction.atomic
+def start(
+    model: type[Workflow],
+    *,
+    actor: str,
+    data: dict | None = None,
+    schedule: Iterable[Schedule] = (),
+    emails: Iterable[Email] = (),
+    **fields,
+) -> Workflow:
+    """Create an execution in its initial state with its `start` event, timers and emails."""
+    workflow = model(state=model.initial_state, version=model.definition_version, **fields)
+    event = audit.new_event(
+        workflow, transition=audit.START, source="", target=model.initial_state, actor=actor, data=data
+    )
+    workflow.save(force_insert=True)
+    event.save(force_insert=True)
+    _effects(workflow, schedule=schedule, cancel=(), emails=emails)
+    return workflow
+
+
+@transaction.atomic
+def transition(
+    workflow: Workflow,
+    name: str,
+    *,
+    actor: str,
+    data: dict | None = None,
+    schedule: Iterable[Schedule] = (),
+    cancel: Iterable[str] | str = (),
+    emails: Iterable[Email] = (),
+    refused_code: str | None = None,
+    refused_detail: str | None = None,
+    args: dict | None = None,
+) -> Workflow:
+    """Run transition `name` on the locked, fresh row and return it.
+
+    Refuses with `TransitionNotAllowed` (409; `refused_code` if given) when the current
+    state does not allow it. Entering a final state cancels every pending timer.
+    """
+    model = type(workflow)
+    locked = lock(model, workflow.pk)
+    if locked is None:
+        raise NotFound(f"No {model.workflow_type} execution {workflow.pk}.")
+    method = getattr(locked, name, None)
+    if method is None or not hasattr(method, "_django_fsm"):
+        raise ValueError(f"{model.__name__} has no transition {name!r}")
+    if not can_proceed(method):
+        raise TransitionNotAllowed(
+            refused_detail or f"Cannot {name.replace('_', ' ')} a {model.workflow_type} in state {locked.state!r}.",
+            code=refused_code,
+            state=locked.state,
+        )
+    source = locked.state
+    method(**(args or {}))
+    event = audit.new_event(locked, transition=name, source=source, target=locked.state, actor=actor, data=data)
+    locked.save()
+    event.save(force_insert=True)
+    if locked.is_final:
+        cancel = ALL
+    _effects(locked, schedule=schedule, cancel=cancel, emails=emails)
+    return locked
+
+
+def notify(workflow: Workflow | None, *emails: Email) -> list[OutboxMessage]:
+    """Write outbox emails in the current transaction (delivered after commit)."""
+    return _write_outbox(workflow, emails)
+
+
+def cancel_timers(workflow: Workflow, names: Iterable[str] | str = ALL) -> int:
+    pending = Timer.objects.pending().filter(execution_id=workflow.pk)
+    if names != ALL:
+        pending = pending.filter(name__in=list(names))
+    return pending.update(cancelled_at=timezone.now())
+
+
+def _effects(workflow, *, schedule, cancel, emails):
+    if cancel:
+        cancel_timers(workflow, cancel)
+    timers = [
+        Timer(
+            workflow_type=workflow.workflow_type,
+            execution_id=workflow.pk,
+            name=item.name,
+            due_at=item.due_at,
+            is_deadline=item.deadline,
+        )
+        for item in schedule
+    ]
+    if timers:
+        dispatch.timers_after_commit(timers)
+        Timer.objects.bulk_create(timers)
+    _write_outbox(workflow, emails)
+
+
+def _write_outbox(workflow, emails) -> list[OutboxMessage]:
+    now = timezone.now()
+    rows = [
+        OutboxMessage(
+            template=email.template,
+            to=list(email.to),
+            context=email.context,
+            attachments=email.attachments,
+            language=email.language,
+            workflow_type=workflow.workflow_type if workflow else "",
+            execution_id=workflow.pk if workflow else None,
+            next_attempt_at=now,
+        )
+        for email in emails
+    ]
+    if rows:
+        OutboxMessage.objects.bulk_create(rows)
+        dispatch.outbox_after_commit([row.pk for row in rows])
+    return rows

@@ -1,0 +1,63 @@
+"""Read models for operators: counts per state, overdue deadlines, outbox backlog."""
+
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from zea.workflows.models import OutboxMessage, Timer
+from zea.workflows.registry import workflow_types
+
+
+def overdue_deadline(now=None):
+    """An Exists() for workflow querysets: a pending deadline timer is past due."""
+    now = now or timezone.now()
+    return Exists(Timer.objects.pending().filter(execution_id=OuterRef("pk"), is_deadline=True, due_at__lt=now))
+
+
+def deadline_of(execution_id):
+    return (
+        Timer.objects.pending()
+        .filter(execution_id=execution_id, is_deadline=True)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
+
+
+def deadlines_of(execution_ids) -> dict:
+    """Pending deadlines of many executions in one query."""
+    rows = (
+        Timer.objects.pending()
+        .filter(execution_id__in=execution_ids, is_deadline=True)
+        .order_by("execution_id", "due_at")
+        .distinct("execution_id")
+        .values_list("execution_id", "due_at")
+    )
+    return dict(rows)
+
+
+def snapshot(now=None) -> dict:
+    now = now or timezone.now()
+    workflows = {}
+    for workflow_type, model in workflow_types().items():
+        counts = dict(model.objects.values_list("state").annotate(n=Count("pk")).order_by())
+        workflows[workflow_type] = {state: counts.get(state, 0) for state in _states(model)} | counts
+    pending_timers = Timer.objects.pending()
+    outbox_pending = OutboxMessage.objects.pending()
+    return {
+        "at": now.isoformat(),
+        "workflows": workflows,
+        "timers": {
+            "pending": pending_timers.count(),
+            "overdue": pending_timers.filter(due_at__lt=now).count(),
+        },
+        "outbox": {
+            "pending": outbox_pending.count(),
+            "retrying": outbox_pending.filter(attempts__gt=0).count(),
+            "failed": OutboxMessage.objects.filter(failed_at__isnull=False).count(),
+        },
+    }
+
+
+def _states(model) -> list[str]:
+    field = model._meta.get_field("state")
+    return [value for value, _ in field.choices] if field.choices else []

@@ -1,0 +1,29 @@
+"""Thin Celery tasks over the engine; each is idempotent (rows and locks decide)."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from zea.workflows import outbox, sweeper, timers
+
+# An ETA task may be run a hair early (clocks, scheduling): fire within this tolerance.
+EARLY_TOLERANCE = timedelta(seconds=1)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def fire_timer(timer_id: int) -> str | None:
+    return timers.fire(timer_id, tolerance=EARLY_TOLERANCE)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=50, time_limit=60)
+def sweep() -> dict:
+    return sweeper.sweep().as_dict()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def deliver_outbox(self, message_id: int) -> None:
+    delay = outbox.deliver(message_id)
+    if delay is not None:
+        # The row remembers the attempt; this retry is a shortcut for the sweeper.
+        raise self.retry(countdown=delay.total_seconds(), max_retries=settings.ZEA_OUTBOX_MAX_ATTEMPTS)
