@@ -1,4 +1,5 @@
 """Shared fixtures: API clients per role, a real Celery worker, the tests' own Redis dbs."""
+
 import itertools
 
 import pytest

@@ -1,4 +1,5 @@
 """The audit trail: append-only at the database, replayable, tamper-evident."""
+
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction

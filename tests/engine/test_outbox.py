@@ -1,0 +1,143 @@
+"""Emails are outbox rows: none for a rolled-back change, none lost when Redis is down."""
+
+import os
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import time_machine
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+from kombu import pools
+
+from tests.conftest import flush_test_redis, register_athlete
+from tests.flaky_email import FlakyBackend
+from tests.helpers import wait_until
+from zea.celery import app as celery_app
+from zea.workflows import outbox, sweeper
+from zea.workflows.models import OutboxMessage
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.worker
+def test_a_rolled_back_transaction_sends_no_email(celery_worker):
+    with pytest.raises(Boom), transaction.atomic():
+        register_athlete()
+        raise Boom
+    committed = register_athlete()
+    wait_until(lambda: len(mail.outbox) == 1)
+    assert mail.outbox[0].to == [committed.athlete.user.email]
+    assert OutboxMessage.objects.count() == 1
+
+
+@pytest.mark.worker
+def test_the_welcome_email_is_delivered_after_commit_by_the_worker(celery_worker):
+    onboarding = register_athlete()
+    message = OutboxMessage.objects.get(execution_id=onboarding.pk)
+    wait_until(lambda: OutboxMessage.objects.get(pk=message.pk).sent_at is not None)
+    assert [m.subject for m in mail.outbox] == ["Complete your ZEA Sport profile"]
+    assert "Ana" in mail.outbox[0].body
+
+
+@contextmanager
+def broker_down():
+    """Point the producer at a port where nothing listens, as if Redis were down."""
+    original = celery_app.conf.broker_url
+
+    def reset_pools():
+        pools.reset()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    # Celery reads CELERY_BROKER_URL from the environment before its own config.
+    os.environ["CELERY_BROKER_URL"] = celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    reset_pools()
+    try:
+        yield
+    finally:
+        os.environ["CELERY_BROKER_URL"] = celery_app.conf.broker_url = original
+        reset_pools()
+
+
+@pytest.mark.worker
+def test_an_email_whose_enqueue_failed_is_delivered_later_by_the_sweeper(transactional_db, anon):
+    flush_test_redis()
+    with broker_down():
+        started = timezone.now()
+        response = anon.post(
+            "/api/onboarding/register/",
+            {"email": "down@example.com", "password": "Str0ng-pass-for-tests!", "first_name": "Rui", "last_name": "R"},
+        )
+        assert response.status_code == 201, response.json()
+        assert (timezone.now() - started) < timedelta(seconds=10)  # the request did not hang on the broker
+    message = OutboxMessage.objects.get()
+    assert message.sent_at is None
+    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"):
+        time.sleep(0.5)
+        assert not mail.outbox  # nothing reached Redis, so nothing was sent yet
+        with time_machine.travel(timezone.now() + outbox.REDELIVERY_GRACE, tick=True):
+            assert sweeper.sweep().enqueued_emails == 1
+        wait_until(lambda: OutboxMessage.objects.get(pk=message.pk).sent_at is not None)
+    flush_test_redis()
+    assert [m.to for m in mail.outbox] == [["down@example.com"]]
+
+
+@pytest.mark.worker
+def test_the_sweeper_re_enqueues_a_lost_email(celery_worker):
+    onboarding = register_athlete()
+    wait_until(lambda: OutboxMessage.objects.filter(sent_at__isnull=False).count() == 1)
+    # Simulate a message lost in transit: a pending row nobody enqueued.
+    lost = OutboxMessage.objects.create(
+        template="onboarding/email/reminder",
+        to=["lost@example.com"],
+        context={"first_name": "Lu", "deadline": "soon"},
+        workflow_type="onboarding",
+        execution_id=onboarding.pk,
+        next_attempt_at=timezone.now(),
+    )
+    assert sweeper.sweep().enqueued_emails == 0  # not stale yet: its own task may be on the way
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=True):
+        assert sweeper.sweep().enqueued_emails == 1
+        wait_until(lambda: OutboxMessage.objects.get(pk=lost.pk).sent_at is not None)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([onboarding.athlete.user.email, "lost@example.com"])
+
+
+@pytest.mark.worker
+def test_a_failing_send_is_retried_with_backoff(celery_worker, settings):
+    settings.EMAIL_BACKEND = "tests.flaky_email.FlakyBackend"
+    settings.ZEA_OUTBOX_BACKOFF = timedelta(milliseconds=300)
+    FlakyBackend.failures_left, FlakyBackend.attempts = 2, 0
+    onboarding = register_athlete()
+    message = OutboxMessage.objects.get(execution_id=onboarding.pk)
+    wait_until(lambda: OutboxMessage.objects.get(pk=message.pk).sent_at is not None)
+    message.refresh_from_db()
+    assert message.attempts == 3 and FlakyBackend.attempts == 3
+    assert len(mail.outbox) == 1
+
+
+def test_backoff_doubles_and_is_capped(settings):
+    settings.ZEA_OUTBOX_BACKOFF = timedelta(seconds=5)
+    assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
+    assert outbox.backoff(30) == outbox.MAX_BACKOFF
+
+
+@pytest.mark.django_db
+def test_a_message_that_keeps_failing_is_marked_failed(settings):
+    settings.EMAIL_BACKEND = "tests.flaky_email.FlakyBackend"
+    settings.ZEA_OUTBOX_MAX_ATTEMPTS = 3
+    FlakyBackend.failures_left = 99
+    onboarding = register_athlete()
+    message = OutboxMessage.objects.get(execution_id=onboarding.pk)
+    delays = [outbox.deliver(message.pk) for _ in range(3)]
+    message.refresh_from_db()
+    assert delays[0] < delays[1] and delays[2] is None
+    assert message.failed_at is not None and message.attempts == 3
+    assert "SMTP server unavailable" in message.last_error
+    assert outbox.deliver(message.pk) is None and message.status == "failed"
+    FlakyBackend.failures_left = 0
