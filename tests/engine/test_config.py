@@ -1,0 +1,79 @@
+"""Configuration from the environment; health of the services we depend on."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from zea.conf import parse_duration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("90s", 90), ("15m", 900), ("48h", 172800), ("7d", 604800), ("45", 45), ("1.5h", 5400)],
+)
+def test_durations_accept_units_and_plain_seconds(text, expected):
+    assert parse_duration(text) == timedelta(seconds=expected)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "7w", "-5s", "0", "1d2h"])
+def test_bad_durations_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def _start_django(**env):
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "zea.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_bad_duration_stops_start_up_naming_the_variable():
+    result = _start_django(ZEA_FEEDBACK_TIMEOUT="two days")
+    assert result.returncode != 0
+    assert "ZEA_FEEDBACK_TIMEOUT" in result.stderr and "two days" in result.stderr
+    assert "started" not in result.stdout
+
+
+def test_good_settings_start():
+    result = _start_django(ZEA_FEEDBACK_TIMEOUT="36h")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_healthz_is_200_when_postgresql_and_redis_answer(anon):
+    response = anon.get("/healthz/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "postgresql": "ok", "redis": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_naming_redis_when_it_is_unreachable(anon, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = anon.get("/healthz/")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["postgresql"] == "ok" and body["redis"].startswith("error")
+    assert body["code"] == "unavailable" and "redis" in body["detail"]
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_are_served(anon):
+    assert anon.get("/api/schema/").status_code == 200
+    assert anon.get("/api/docs/").status_code == 200
+
+
+def test_unknown_api_paths_answer_json(anon):
+    response = anon.get("/api/no/such/thing/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
