@@ -34,7 +34,7 @@ demo: migrate
 
 run: demo
 	@echo "Starting web (http://127.0.0.1:8000), worker and beat — Ctrl-C stops them all."
-	$(BIN)/honcho start web worker beat
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker beat
 
 test: setup-dev
 	@$(BIN)/python scripts/ensure_db.py
