@@ -1,0 +1,272 @@
+"""Slots, credits and bookings: the only code that writes them, each change in one transaction.
+
+Lock order, everywhere: slot, then booking, then credit account. A booking locks its
+slot before anything else, a cancellation locks the slot before the booking, and a
+grant locks only the account, so two of them can never wait on each other in a cycle.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bookings.models import Booking, CreditAccount, CreditTransaction, Slot
+from onboarding.models import Onboarding
+from sessions import services as sessions
+from zea.accounts.models import Athlete, Coach, User
+from zea.errors import Conflict, Forbidden, Invalid, NotFound, PaymentRequired
+from zea.workflows import engine
+from zea.workflows.engine import Email
+
+# A slot longer than a session may be recorded (12 h) could never be paid as booked.
+MAX_SLOT_LENGTH = timedelta(hours=12)
+
+Kind = CreditTransaction.Kind
+
+
+def constraint_of(exc: IntegrityError) -> str | None:
+    """The name of the database constraint an IntegrityError broke, if PostgreSQL said."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+# --- Slots -----------------------------------------------------------------
+
+
+def overlapping_slots(*, coach_id, starts_at: datetime, ends_at: datetime, exclude_id=None):
+    found = Slot.objects.filter(coach_id=coach_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    return found.exclude(pk=exclude_id) if exclude_id else found
+
+
+def check_slot_times(*, starts_at: datetime, ends_at: datetime, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    if starts_at <= now:
+        raise Invalid("A slot must start in the future.", code="slot_in_past", errors={"starts_at": ["In the past."]})
+    if ends_at <= starts_at:
+        raise Invalid(
+            "A slot must end after it starts.", code="invalid_range", errors={"ends_at": ["Not after start."]}
+        )
+    if ends_at - starts_at > MAX_SLOT_LENGTH:
+        raise Invalid("A slot lasts at most 12 hours.", code="invalid_range", errors={"ends_at": ["Too long."]})
+
+
+@transaction.atomic
+def create_slot(
+    *, by: User, coach_id, starts_at: datetime, ends_at: datetime, capacity: int = 1, price_credits: int = 1
+) -> Slot:
+    """Staff publish for any coach, a coach for itself; 409 `slot_overlap` on the coach's calendar."""
+    if not by.is_staff:
+        own = getattr(by, "coach", None)
+        if own is None or str(own.pk) != str(coach_id):
+            raise Forbidden("Coaches may only publish their own slots.", code="forbidden")
+    if not Coach.objects.filter(pk=coach_id).exists():
+        raise NotFound("No such coach.", code="coach_not_found")
+    check_slot_times(starts_at=starts_at, ends_at=ends_at)
+    overlap = Conflict("The coach already has a slot overlapping this time.", code="slot_overlap")
+    if overlapping_slots(coach_id=coach_id, starts_at=starts_at, ends_at=ends_at).exists():
+        raise overlap
+    try:
+        # A savepoint, so a concurrent overlapping insert (the exclusion constraint) is an answer, not a 500.
+        with transaction.atomic():
+            return Slot.objects.create(
+                coach_id=coach_id, starts_at=starts_at, ends_at=ends_at, capacity=capacity, price_credits=price_credits
+            )
+    except IntegrityError as exc:
+        if constraint_of(exc) == "slot_no_overlap_per_coach":
+            raise overlap from None
+        raise
+
+
+# --- Credits ---------------------------------------------------------------
+
+
+def _locked_account(athlete_id, *, create: bool) -> CreditAccount | None:
+    if create:
+        # INSERT … ON CONFLICT DO NOTHING: concurrent first grants need no savepoint dance.
+        CreditAccount.objects.bulk_create([CreditAccount(athlete_id=athlete_id)], ignore_conflicts=True)
+    return CreditAccount.objects.select_for_update().filter(athlete_id=athlete_id).first()
+
+
+def _post(account: CreditAccount, *, kind: str, amount: int, reason: str, booking=None, by=None) -> CreditTransaction:
+    """Move the (locked) balance and append the matching ledger row; the CHECKs refuse a negative balance."""
+    account.balance += amount
+    account.save(update_fields=["balance", "updated_at"])
+    return CreditTransaction.objects.create(
+        account=account, kind=kind, amount=amount, reason=reason, booking=booking, created_by=by
+    )
+
+
+@transaction.atomic
+def grant_credits(*, athlete_id, amount: int, reason: str, by: User | None) -> CreditAccount:
+    if amount <= 0:
+        raise Invalid("Grant a positive number of credits.", code="invalid_amount", errors={"amount": ["Must be > 0."]})
+    if not Athlete.objects.filter(pk=athlete_id).exists():
+        raise NotFound("No such athlete.", code="athlete_not_found")
+    account = _locked_account(athlete_id, create=True)
+    _post(account, kind=Kind.GRANT, amount=amount, reason=reason, by=by)
+    return account
+
+
+def balance_of(athlete: Athlete) -> int:
+    return CreditAccount.objects.filter(athlete=athlete).values_list("balance", flat=True).first() or 0
+
+
+# --- Bookings --------------------------------------------------------------
+
+
+@dataclass
+class Booked:
+    booking: Booking
+    session_id: object
+    credits_remaining: int
+
+
+@dataclass
+class Cancelled:
+    booking: Booking
+    refunded: int
+    credits_remaining: int
+
+
+def _when(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _emails(template: str, booking: Booking, slot: Slot, athlete: Athlete, **context) -> list[Email]:
+    """One email to the athlete and one to the coach; the outbox sends them in parallel."""
+    coach_user, athlete_user = slot.coach.user, athlete.user
+    common = {
+        "booking_id": str(booking.pk),
+        "starts_at": _when(slot.starts_at),
+        "ends_at": _when(slot.ends_at),
+        "coach_name": slot.coach.name,
+        "athlete_name": str(athlete),
+        **context,
+    }
+    return [
+        Email(
+            template=f"bookings/email/{template}_athlete",
+            to=[athlete_user.email],
+            context={"first_name": athlete_user.first_name, **common},
+            language=athlete_user.language,
+        ),
+        Email(
+            template=f"bookings/email/{template}_coach",
+            to=[coach_user.email],
+            context={"first_name": coach_user.first_name, **common},
+            language=coach_user.language,
+        ),
+    ]
+
+
+@transaction.atomic
+def book_slot(*, user: User, slot_id) -> Booked:
+    """Validate, reserve the slot, debit the credits, confirm, schedule the session and
+    write the notifications, all or nothing. Locks: the slot, then the credit account."""
+    athlete = Athlete.objects.select_related("user").filter(user=user).first()
+    if athlete is None:
+        raise Forbidden("Only athletes can book.", code="forbidden")
+    onboarding_state = Onboarding.objects.filter(athlete=athlete).values_list("state", flat=True).first()
+    if onboarding_state != Onboarding.State.COMPLETED:
+        raise Forbidden("Complete your profile before booking.", code="onboarding_incomplete")
+    slot = Slot.objects.select_for_update(of=("self",)).select_related("coach__user").filter(pk=slot_id).first()
+    if slot is None:
+        raise NotFound("No such slot.", code="slot_not_found")
+    if slot.starts_at <= timezone.now():
+        raise Invalid("The slot has already started.", code="slot_started")
+    # Under the slot lock nobody else can book or cancel on it, so these reads are stable.
+    if Booking.objects.filter(slot=slot, athlete=athlete, state=Booking.State.CONFIRMED).exists():
+        raise Conflict("You already hold a booking on this slot.", code="already_booked")
+    if slot.booked_count >= slot.capacity:
+        raise Conflict("The slot is full.", code="slot_full")
+    price = slot.price_credits
+    account = _locked_account(athlete.pk, create=False)
+    balance = account.balance if account else 0
+    if balance < price:
+        raise PaymentRequired(
+            f"The slot costs {price} credit(s); your balance is {balance}.",
+            code="insufficient_credits",
+            balance=balance,
+            price=price,
+        )
+    actor = engine.actor_of(user)
+    booking = engine.start(
+        Booking,
+        actor=actor,
+        data={"slot": str(slot.pk)},
+        slot=slot,
+        athlete=athlete,
+        credits_debited=price,
+    )
+    Slot.objects.filter(pk=slot.pk).update(booked_count=F("booked_count") + 1)
+    if price:
+        _post(account, kind=Kind.DEBIT, amount=-price, reason="booking", booking=booking, by=user)
+    session = sessions.schedule_for_booking(booking=booking, actor=actor)
+    engine.notify(booking, *_emails("confirmed", booking, slot, athlete, session_id=str(session.pk)))
+    return Booked(booking=booking, session_id=session.pk, credits_remaining=balance - price)
+
+
+def visible_bookings(user: User):
+    """Staff see every booking; athletes their own; coaches those on their slots."""
+    bookings = Booking.objects.select_related("slot", "session")
+    if user.is_staff:
+        return bookings
+    athlete = getattr(user, "athlete", None)
+    coach = getattr(user, "coach", None)
+    if athlete is not None:
+        return bookings.filter(athlete=athlete)
+    if coach is not None:
+        return bookings.filter(slot__coach=coach)
+    return bookings.none()
+
+
+def get_booking(*, user: User, booking_id) -> Booking:
+    booking = visible_bookings(user).filter(pk=booking_id).first()
+    if booking is None:
+        raise NotFound("No such booking.", code="booking_not_found")
+    return booking
+
+
+def cancel_booking(*, user: User, booking_id) -> Cancelled:
+    """Its athlete or staff cancel; others get 404 (or 403 for the slot's coach)."""
+    booking = get_booking(user=user, booking_id=booking_id)
+    if not (user.is_staff or booking.athlete.user_id == user.pk):
+        raise Forbidden("Only the athlete or staff may cancel a booking.", code="forbidden")
+    return _cancel(booking, actor=engine.actor_of(user))
+
+
+def admin_cancel(booking: Booking, *, actor: str) -> Booking:
+    """The admin's cancel button: the same path as the API."""
+    return _cancel(booking, actor=actor).booking
+
+
+@transaction.atomic
+def _cancel(booking: Booking, *, actor: str, now: datetime | None = None) -> Cancelled:
+    """Refund if at least ZEA_CANCELLATION_WINDOW before the start, free the place, cancel
+    the session, audit and notify. Locks: the slot, the booking (engine), the account."""
+    now = now or timezone.now()
+    slot = Slot.objects.select_for_update(of=("self",)).select_related("coach__user").get(pk=booking.slot_id)
+    not_cancellable = Conflict("This booking can no longer be cancelled.", code="not_cancellable")
+    if slot.starts_at <= now:
+        raise not_cancellable
+    refund = booking.credits_debited if slot.starts_at - now >= settings.ZEA_CANCELLATION_WINDOW else 0
+    booking = engine.transition(
+        booking,
+        "cancel",
+        actor=actor,
+        data={"refunded": refund},
+        args={"refunded": refund},
+        refused_code=not_cancellable.code,
+        refused_detail=not_cancellable.detail,
+    )
+    Slot.objects.filter(pk=slot.pk).update(booked_count=F("booked_count") - 1)
+    athlete = Athlete.objects.select_related("user").get(pk=booking.athlete_id)
+    account = _locked_account(athlete.pk, create=False)
+    if refund:
+        _post(account, kind=Kind.REFUND, amount=refund, reason="cancellation", booking=booking)
+    sessions.cancel_for_booking(booking=booking, actor=actor)
+    engine.notify(booking, *_emails("cancelled", booking, slot, athlete, refunded=refund))
+    return Cancelled(booking=booking, refunded=refund, credits_remaining=account.balance if account else 0)
