@@ -1,4 +1,5 @@
 """Demo data for `make run`: idempotent, so running it again changes nothing."""
+
 from decimal import Decimal
 
 from django.db import transaction

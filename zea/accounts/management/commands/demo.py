@@ -12,4 +12,6 @@ class Command(BaseCommand):
         for line in logins:
             self.stdout.write(f"  {line}")
         self.stdout.write("Open http://127.0.0.1:8000/admin/  ·  API docs http://127.0.0.1:8000/api/docs/")
-        self.stdout.write("Health http://127.0.0.1:8000/healthz/  ·  Operator CLI: .venv/bin/python manage.py zea status")
+        self.stdout.write(
+            "Health http://127.0.0.1:8000/healthz/  ·  Operator CLI: .venv/bin/python manage.py zea status"
+        )

@@ -1,0 +1,238 @@
+"""A real ZEA stack for end-to-end tests: gunicorn, a Celery worker and beat as
+processes, on a scratch PostgreSQL database and Redis dbs of their own."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg
+import redis
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+STAFF = ("admin", "admin-pass-123")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, name: str, redis_db: int, **env):
+        self.db_name = f"zea_e2e_{name}_{os.getpid()}"
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.broker = f"redis://127.0.0.1:6379/{redis_db}"
+        self.results = f"redis://127.0.0.1:6379/{redis_db + 1}"
+        self.logdir = Path(os.environ.get("ZEA_E2E_LOGS", "/tmp")) / f"zea-e2e-{self.db_name}"
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "zea.settings",
+            "DATABASE_URL": f"postgres:///{self.db_name}",
+            "CELERY_BROKER_URL": self.broker,
+            "CELERY_RESULT_BACKEND": self.results,
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECURE_COOKIES": "0",
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(self.logdir / "mail"),
+            "ZEA_SWEEP_INTERVAL": "1s",
+            "ZEA_THROTTLE_REGISTER": "100000/min",
+            "ZEA_THROTTLE_LOGIN": "100000/min",
+            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            **env,
+        }
+        self.env.pop("PYTEST_XDIST_WORKER", None)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._staff_token = None
+
+    # --- lifecycle -----------------------------------------------------------
+    def setup(self):
+        self.flush_redis()
+        with psycopg.connect(dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.db_name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.db_name)))
+        self.manage("migrate", "--noinput")
+        self.manage("demo")
+        return self
+
+    def teardown(self):
+        for name in list(self.procs):
+            self.stop(name)
+        self.flush_redis()
+        with psycopg.connect(dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.db_name)))
+
+    def manage(self, *args, check=True, timeout=120) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+        )
+
+    COMMANDS = {
+        "web": lambda self: [
+            str(BIN / "gunicorn"),
+            "zea.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "5",
+        ],
+        "worker": lambda self: [
+            str(BIN / "celery"),
+            "-A",
+            "zea",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "-Q",
+            "timers,notifications,reports,default",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"e2e-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        "beat": lambda self: [
+            str(BIN / "celery"),
+            "-A",
+            "zea",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--scheduler",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+            "--schedule",
+            str(self.logdir / "beat-schedule"),
+        ],
+    }
+
+    def start(self, *names):
+        for name in names:
+            log = open(self.logdir / f"{name}.log", "a")  # noqa: SIM115 — closed with the process
+            self.procs[name] = subprocess.Popen(
+                self.COMMANDS[name](self),
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        if "web" in names:
+            self.wait(lambda: self._answers(), timeout=30, what="web to answer")
+        if "worker" in names:
+            self.wait(lambda: "ready." in self.log("worker"), timeout=30, what="worker to be ready")
+        return self
+
+    def stop(self, name, sig=signal.SIGTERM):
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def kill(self, name):
+        """kill -9 the whole process group (the main process and its children)."""
+        self.stop(name, signal.SIGKILL)
+
+    def log(self, name) -> str:
+        path = self.logdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def flush_redis(self):
+        for url in (self.broker, self.results):
+            client = redis.Redis.from_url(url)
+            client.flushdb()
+            client.close()
+
+    # --- helpers -------------------------------------------------------------
+    def _answers(self):
+        try:
+            with urllib.request.urlopen(self.base + "/healthz/", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return False
+
+    @staticmethod
+    def wait(predicate, timeout=30.0, interval=0.2, what="condition"):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+    def call(self, method, path, body=None, token=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Token {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    @property
+    def staff_token(self):
+        if self._staff_token is None:
+            status, body = self.call("POST", "/api/auth/token/", {"username": STAFF[0], "password": STAFF[1]})
+            assert status == 200, body
+            self._staff_token = body["token"]
+        return self._staff_token
+
+    def sql(self, query, params=()):
+        with psycopg.connect(dbname=self.db_name) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def register(self, email=None):
+        email = email or f"e2e-{uuid.uuid4().hex[:10]}@example.com"
+        status, body = self.call(
+            "POST",
+            "/api/onboarding/register/",
+            {"email": email, "password": "E2e-pass-12345!", "first_name": "Eve", "last_name": "E2e"},
+        )
+        assert status == 201, body
+        return body | {"email": email}
+
+    def sent_mail(self, to: str | None = None) -> list[str]:
+        """Messages the file email backend wrote (optionally only those to `to`)."""
+        folder = self.logdir / "mail"
+        if not folder.exists():
+            return []
+        messages = []
+        for path in sorted(folder.glob("*")):
+            messages += [m for m in path.read_text(errors="replace").split("-" * 79) if m.strip()]
+        return [m for m in messages if to is None or f"To: {to}" in m]

@@ -1,0 +1,64 @@
+"""Break the running stack on purpose; every timer still fires exactly once."""
+
+import time
+
+import pytest
+
+FAST = {"ZEA_ONBOARDING_TIMEOUT": "4s", "ZEA_ONBOARDING_REMINDERS": "50%"}
+
+
+def _expired_counts(stack, execution_ids):
+    rows = stack.sql(
+        "SELECT execution_id::text, count(*) FROM workflows_auditevent "
+        "WHERE target = 'expired' AND execution_id::text = ANY(%s) GROUP BY 1",
+        (execution_ids,),
+    )
+    return dict(rows)
+
+
+def _all_expired_once(stack, execution_ids):
+    counts = _expired_counts(stack, execution_ids)
+    return len(counts) == len(execution_ids) and set(counts.values()) == {1}
+
+
+@pytest.mark.stack_env(**FAST)
+def test_redis_flushed_with_timers_pending_loses_no_timer(stack):
+    stack.start("web", "worker", "beat")
+    ids = [stack.register()["execution_id"] for _ in range(10)]
+    stack.flush_redis()  # every ETA task and queued email is gone
+    stack.wait(lambda: _all_expired_once(stack, ids), timeout=30, what="every onboarding to expire once")
+    time.sleep(2)  # later sweeps and any stray redelivery change nothing
+    assert _all_expired_once(stack, ids)
+    assert stack.manage("zea", "verify").returncode == 0
+
+
+@pytest.mark.stack_env(**FAST)
+def test_worker_killed_mid_work_then_restarted_completes_everything_once(stack):
+    stack.start("web", "worker", "beat")
+    registered = [stack.register() for _ in range(15)]
+    ids = [r["execution_id"] for r in registered]
+    time.sleep(3.5)  # reminders fired and deadlines about to fire
+    stack.kill("worker")
+    time.sleep(2)  # deadlines pass while no worker runs
+    stack.start("worker")
+    stack.wait(lambda: _all_expired_once(stack, ids), timeout=30, what="every onboarding to expire once")
+    stack.wait(
+        lambda: all(len(stack.sent_mail(r["email"])) == 3 for r in registered),
+        timeout=30,
+        what="welcome, reminder and expiry emails for everyone",
+    )
+    time.sleep(2)
+    assert all(len(stack.sent_mail(r["email"])) == 3 for r in registered)  # and none twice
+    assert stack.manage("zea", "verify").returncode == 0
+
+
+@pytest.mark.stack_env(**FAST)
+def test_beat_down_for_several_deadlines_catches_up_once_restarted(stack):
+    stack.start("web", "worker")
+    ids = [stack.register()["execution_id"] for _ in range(8)]
+    stack.flush_redis()  # no ETA task left: only a sweep can fire these now
+    time.sleep(6)
+    assert _expired_counts(stack, ids) == {}  # nothing fired while beat was down
+    stack.start("beat")
+    stack.wait(lambda: _all_expired_once(stack, ids), timeout=30, what="the catch-up")
+    assert stack.manage("zea", "verify").returncode == 0
