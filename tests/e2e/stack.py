@@ -130,15 +130,15 @@ class Stack:
 
     def start(self, *names):
         for name in names:
-            log = open(self.logdir / f"{name}.log", "a")  # noqa: SIM115 — closed with the process
-            self.procs[name] = subprocess.Popen(
-                self.COMMANDS[name](self),
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with open(self.logdir / f"{name}.log", "a") as log:  # the child keeps its own copy
+                self.procs[name] = subprocess.Popen(
+                    self.COMMANDS[name](self),
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         if "web" in names:
             self.wait(lambda: self._answers(), timeout=30, what="web to answer")
         if "worker" in names:
