@@ -30,12 +30,14 @@ class SlotListCreateView(GenericAPIView):
         return [IsStaffOrCoach()] if self.request.method == "POST" else super().get_permissions()
 
     @extend_schema(
+        operation_id="slots_list",
+        responses=s.SlotOutput(many=True),
         parameters=[
             OpenApiParameter("coach", OpenApiTypes.UUID),
             OpenApiParameter("available", OpenApiTypes.BOOL, description="Not started and with a place left."),
             OpenApiParameter("from", OpenApiTypes.DATETIME, description="Starting at or after."),
             OpenApiParameter("to", OpenApiTypes.DATETIME, description="Starting before."),
-        ]
+        ],
     )
     def get(self, request):
         params = {("from_" if k == "from" else k): v for k, v in request.query_params.items()}
@@ -106,7 +108,11 @@ class BookingListCreateView(GenericAPIView):
     def get_permissions(self):
         return [IsAthlete()] if self.request.method == "POST" else super().get_permissions()
 
-    @extend_schema(parameters=[OpenApiParameter("state", OpenApiTypes.STR, enum=["confirmed", "cancelled"])])
+    @extend_schema(
+        operation_id="bookings_list",
+        responses=s.BookingOutput(many=True),
+        parameters=[OpenApiParameter("state", OpenApiTypes.STR, enum=["confirmed", "cancelled"])],
+    )
     def get(self, request):
         bookings = services.visible_bookings(request.user)
         state = request.query_params.get("state")

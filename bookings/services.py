@@ -264,9 +264,13 @@ def _cancel(booking: Booking, *, actor: str, now: datetime | None = None) -> Can
     )
     Slot.objects.filter(pk=slot.pk).update(booked_count=F("booked_count") - 1)
     athlete = Athlete.objects.select_related("user").get(pk=booking.athlete_id)
-    account = _locked_account(athlete.pk, create=False)
     if refund:
+        # A refund implies a debit, so the account exists.
+        account = _locked_account(athlete.pk, create=False)
         _post(account, kind=Kind.REFUND, amount=refund, reason="cancellation", booking=booking)
+        remaining = account.balance
+    else:
+        remaining = balance_of(athlete)
     sessions.cancel_for_booking(booking=booking, actor=actor)
     engine.notify(booking, *_emails("cancelled", booking, slot, athlete, refunded=refund))
-    return Cancelled(booking=booking, refunded=refund, credits_remaining=account.balance if account else 0)
+    return Cancelled(booking=booking, refunded=refund, credits_remaining=remaining)
