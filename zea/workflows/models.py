@@ -21,6 +21,10 @@ class Workflow(FSMModelMixin, models.Model):
     definition_version: int = 1
     # timer name (before any ":") -> dotted path of `handler(workflow, timer) -> outcome`
     timer_handlers: dict[str, str] = {}
+    # transition name -> dotted path of `service(workflow, *, actor)` for the admin's buttons
+    admin_transitions: dict[str, str] = {}
+    # dotted path of `repair(*, now) -> int`, run by every sweep to re-drive stalled executions
+    stall_repair: str = ""
 
     execution_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     state = FSMField(max_length=32, protected=True, db_index=True)

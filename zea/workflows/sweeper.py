@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from zea.workflows import outbox, timers
 from zea.workflows.registry import workflow_types
@@ -18,9 +19,9 @@ def sweep(*, now: datetime | None = None, budget_seconds: float = 20.0) -> timer
     now = now or timezone.now()
     result = timers.fire_due(now=now, batch=settings.ZEA_SWEEP_BATCH, budget_seconds=budget_seconds)
     for model in workflow_types().values():
-        repair = getattr(model, "repair_stalled", None)
-        if repair is not None:
-            result.repaired += repair(now=now)
+        # A workflow may name a function that re-drives executions a lost message left stalled.
+        if getattr(model, "stall_repair", None):
+            result.repaired += import_string(model.stall_repair)(now=now)
     result.enqueued_timers = timers.enqueue_upcoming(now=now)
     result.enqueued_emails = outbox.enqueue_stale(now=now)
     if result.fired or result.failed or result.repaired or result.enqueued_emails:

@@ -1,0 +1,141 @@
+"""Payroll use cases: request a month's report, generate it, re-drive stalled ones."""
+
+import logging
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from payroll import figures
+from payroll.models import PayrollReport
+from zea.workflows import dispatch, engine
+from zea.workflows.engine import Email
+
+logger = logging.getLogger(__name__)
+State = PayrollReport.State
+SYSTEM_WORKER = "system:worker"
+# A report still pending this long after it was requested lost its message; one
+# `generating` for this long lost its worker.
+PENDING_STALL = timedelta(minutes=1)
+GENERATING_STALL = timedelta(minutes=10)
+
+
+def previous_month(today: date) -> date:
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def _enqueue_generation(report: PayrollReport) -> None:
+    transaction.on_commit(
+        lambda: dispatch.safe_send("payroll.tasks.generate_report", args=[str(report.pk)], queue="reports")
+    )
+
+
+@transaction.atomic
+def request_report(*, month: date, actor: str, regenerate: bool = False) -> tuple[PayrollReport, bool]:
+    """The month's report, started if new (or regenerated on request); returns (report, started).
+
+    One report per month: a second request (or a second beat firing) returns the first.
+    """
+    report = PayrollReport.objects.select_for_update().filter(month=month).first()
+    if report is None:
+        try:
+            with transaction.atomic():
+                report = engine.start(
+                    PayrollReport,
+                    actor=actor,
+                    month=month,
+                    time_zone=settings.ZEA_TIME_ZONE,
+                    data={"month": f"{month:%Y-%m}"},
+                )
+        except IntegrityError:  # another request created it a moment ago
+            return PayrollReport.objects.select_for_update().get(month=month), False
+        _enqueue_generation(report)
+        return report, True
+    if regenerate and report.state in (State.READY, State.FAILED):
+        report = engine.transition(report, "regenerate", actor=actor, data={"month": f"{month:%Y-%m}"})
+        _enqueue_generation(report)
+        return report, True
+    return report, False
+
+
+def regenerate_from_admin(report: PayrollReport, *, actor: str) -> PayrollReport:
+    return request_report(month=report.month, actor=actor, regenerate=True)[0]
+
+
+def generate(report_id) -> str:
+    """Compute and store the figures; idempotent: a ready report is left alone, a
+    duplicate delivery finding it `generating` computes again and only one completes."""
+    with transaction.atomic():
+        report = engine.lock(PayrollReport, report_id)
+        if report is None or report.state == State.READY:
+            return report.state if report else "missing"
+        if report.state != State.GENERATING:
+            report = engine.transition(report, "generate", actor=SYSTEM_WORKER)
+    try:
+        rows = figures.week_rows(report.month, report.time_zone)
+        csv_text = figures.to_csv(rows)
+        totals = figures.totals(rows)
+    except Exception as exc:
+        _record_failure(report, exc)
+        raise
+    rates = {row.coach_id: str(row.hourly_rate) for row in rows}
+    with transaction.atomic():
+        report = engine.lock(PayrollReport, report_id)
+        if report.state != State.GENERATING:
+            return report.state
+        engine.transition(
+            report,
+            "complete",
+            actor=SYSTEM_WORKER,
+            data={"rows": len(rows), "coaches": len(totals)},
+            args={"totals": totals, "rates": rates, "csv": csv_text, "generated_at": timezone.now()},
+            emails=[_ready_email(report)],
+        )
+    return State.READY
+
+
+def _record_failure(report: PayrollReport, exc: Exception) -> None:
+    reason = f"{type(exc).__name__}: {exc}"
+    logger.exception("payroll %s failed", report.month_label)
+    with transaction.atomic():
+        report = engine.lock(PayrollReport, report.pk)
+        if report.state == State.GENERATING:
+            engine.transition(report, "fail", actor=SYSTEM_WORKER, args={"reason": reason})
+
+
+def _ready_email(report: PayrollReport) -> Email:
+    return Email(
+        template="payroll/email/ready",
+        to=list(settings.ZEA_PAYROLL_RECIPIENTS),
+        context={"month": report.month_label, "report_id": str(report.pk)},
+        attachments=[
+            {
+                "filename": f"payroll-{report.month_label}.csv",
+                "mimetype": "text/csv",
+                "source": "payroll.services.csv_bytes",
+                "args": {"report_id": str(report.pk)},
+            }
+        ],
+    )
+
+
+def csv_bytes(*, report_id) -> bytes:
+    """The stored CSV as the spreadsheet-friendly bytes we serve and attach (UTF-8 with BOM)."""
+    return ("\ufeff" + PayrollReport.objects.values_list("csv", flat=True).get(pk=report_id)).encode()
+
+
+def repair_stalled(*, now) -> int:
+    """Sweeper hook: re-enqueue reports whose generation message or worker was lost."""
+    stalled = list(
+        PayrollReport.objects.filter(state=State.PENDING, updated_at__lt=now - PENDING_STALL).values_list(
+            "pk", flat=True
+        )
+    ) + list(
+        PayrollReport.objects.filter(state=State.GENERATING, updated_at__lt=now - GENERATING_STALL).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in stalled:
+        dispatch.safe_send("payroll.tasks.generate_report", args=[str(pk)], queue="reports")
+    return len(stalled)
