@@ -41,6 +41,7 @@ class TrainingSession(Workflow):
         return user.pk in (self.athlete.user_id, self.coach.user_id)
 
     # Only the booking's cancellation cancels a session, so the admin offers no button here.
-    @transition(field="state", source=State.SCHEDULED, target=State.CANCELLED, custom={"admin": False})
+    # `field=state` (the object): see bookings.models.Booking.cancel.
+    @transition(field=state, source=State.SCHEDULED, target=State.CANCELLED, custom={"admin": False})
     def cancel(self):
         """Its booking was cancelled."""
