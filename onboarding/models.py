@@ -21,6 +21,8 @@ class Onboarding(Workflow):
         "deadline": "onboarding.services.on_deadline",
         "reminder": "onboarding.services.on_reminder",
     }
+    bulk_timer_handlers = {"deadline": "onboarding.services.on_deadlines"}
+    bulk_lock_related = ("athlete__user",)
     admin_transitions = {"reopen": "onboarding.services.reopen"}
 
     state = FSMField(

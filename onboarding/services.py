@@ -102,10 +102,31 @@ def on_deadline(onboarding: Onboarding, timer) -> str:
     return "expired"
 
 
+def on_deadlines(workflows: dict, timers: list) -> dict:
+    """Bulk timer handler (a sweep after an outage): expire every onboarding still
+    awaiting its profile, deactivate their users, in a handful of queries."""
+    timer_of = {timer.execution_id: timer for timer in timers}
+    waiting = [
+        workflows[execution_id] for execution_id in timer_of if workflows[execution_id].state == State.AWAITING_PROFILE
+    ]
+    moved = engine.bulk_transition(
+        waiting,
+        "expire",
+        actor=engine.SYSTEM_TIMER,
+        data=lambda onboarding: {"timer": timer_of[onboarding.pk].pk},
+        emails=lambda onboarding: [_email(onboarding.athlete, "expired")],
+    )
+    User.objects.filter(pk__in=[onboarding.athlete.user_id for onboarding in moved]).update(is_active=False)
+    expired = {onboarding.pk for onboarding in moved}
+    return {timer.pk: "expired" if timer.execution_id in expired else "noop" for timer in timers}
+
+
 def on_reminder(onboarding: Onboarding, timer) -> str:
     if onboarding.state != State.AWAITING_PROFILE:
         return "noop"
     deadline = deadline_of(onboarding.pk)
+    if deadline is None or deadline <= timezone.now():
+        return "noop"  # the deadline passed too (e.g. after an outage): a reminder would mislead
     engine.notify(onboarding, _email(onboarding.athlete, "reminder", deadline=deadline.isoformat() if deadline else ""))
     return "reminded"
 

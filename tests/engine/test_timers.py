@@ -10,8 +10,9 @@ from django.utils import timezone
 from onboarding.models import Onboarding
 from tests.conftest import PROFILE, flush_test_redis, register_athlete
 from tests.helpers import wait_until
-from zea.workflows import sweeper, tasks, timers
-from zea.workflows.models import AuditEvent, Timer
+from zea.accounts.models import User
+from zea.workflows import sweeper, tasks, timers, verify
+from zea.workflows.models import AuditEvent, OutboxMessage, Timer
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +77,12 @@ def test_the_sweeper_fires_a_backlog_in_batches_each_once(settings):
         "expired"
     }
     assert AuditEvent.objects.filter(target="expired").count() == 20
+    assert not User.objects.filter(athlete__onboarding__in=executions, is_active=True).exists()
+    expiry_emails = OutboxMessage.objects.filter(template="onboarding/email/expired")
+    assert sorted(expiry_emails.values_list("execution_id", flat=True)) == sorted(e.pk for e in executions)
+    # reminders whose deadline had passed too were not sent
+    assert not OutboxMessage.objects.filter(template="onboarding/email/reminder").exists()
+    assert not list(verify.verify_all())
 
 
 def test_a_timer_whose_handler_fails_does_not_block_the_others(onboarding, monkeypatch):
@@ -93,6 +100,11 @@ def test_a_timer_whose_handler_fails_does_not_block_the_others(onboarding, monke
         return wrapped
 
     monkeypatch.setattr(timers, "handler_for", broken_for_one)
+
+    def broken_bulk(workflows, timers_):
+        raise RuntimeError("bulk boom")
+
+    monkeypatch.setattr("onboarding.services.on_deadlines", broken_bulk)  # falls back to one by one
     with time_machine.travel(timezone.now() + timedelta(days=8), tick=False):
         result = sweeper.sweep()
     assert result.failed == 3

@@ -43,17 +43,26 @@ def _send_timers(timers) -> None:
         safe_send("zea.workflows.tasks.fire_timer", args=[timer.pk], eta=timer.due_at)
 
 
+# Up to this many emails go out as one task each (a group, delivered in parallel); a
+# larger batch (a sweep after an outage) goes in chunks, one message per chunk, so
+# publishing cannot become the bottleneck.
+GROUP_LIMIT = 16
+CHUNK = 100
+
+
 def send_outbox(message_ids: list[int]) -> bool:
-    """Deliver these outbox rows in parallel (one task each, a group)."""
+    """Deliver these outbox rows: in parallel for a few, in chunks for many."""
     if not message_ids:
         return True
     from celery import group
 
-    deliver = current_app.signature("zea.workflows.tasks.deliver_outbox")
-    return _guarded(
-        "deliver_outbox group",
-        lambda: group(deliver.clone(args=[pk]) for pk in message_ids).apply_async(),
-    )
+    if len(message_ids) <= GROUP_LIMIT:
+        deliver = current_app.signature("zea.workflows.tasks.deliver_outbox")
+        signatures = [deliver.clone(args=[pk]) for pk in message_ids]
+    else:
+        deliver = current_app.signature("zea.workflows.tasks.deliver_outbox_batch")
+        signatures = [deliver.clone(args=[message_ids[i : i + CHUNK]]) for i in range(0, len(message_ids), CHUNK)]
+    return _guarded("outbox delivery", lambda: group(signatures).apply_async())
 
 
 def safe_send(task_name: str, **options) -> bool:

@@ -21,6 +21,10 @@ class Workflow(FSMModelMixin, models.Model):
     definition_version: int = 1
     # timer name (before any ":") -> dotted path of `handler(workflow, timer) -> outcome`
     timer_handlers: dict[str, str] = {}
+    # timer name -> dotted path of `handler(workflows_by_id, timers) -> {timer_id: outcome}`
+    # that fires a whole batch at once (optional; the sweeper falls back to one by one)
+    bulk_timer_handlers: dict[str, str] = {}
+    bulk_lock_related: tuple[str, ...] = ()
     # transition name -> dotted path of `service(workflow, *, actor)` for the admin's buttons
     admin_transitions: dict[str, str] = {}
     # dotted path of `repair(*, now) -> int`, run by every sweep to re-drive stalled executions

@@ -27,3 +27,10 @@ def deliver_outbox(self, message_id: int) -> None:
     if delay is not None:
         # The row remembers the attempt; this retry is a shortcut for the sweeper.
         raise self.retry(countdown=delay.total_seconds(), max_retries=settings.ZEA_OUTBOX_MAX_ATTEMPTS)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
+def deliver_outbox_batch(message_ids: list[int]) -> None:
+    """Many emails in one task; one that fails keeps its row pending for the sweeper."""
+    for message_id in message_ids:
+        outbox.deliver(message_id)
