@@ -39,16 +39,16 @@ class Onboarding(Workflow):
     def is_party(self, user) -> bool:
         return user.is_authenticated and self.athlete.user_id == user.pk
 
-    @transition(field="state", source=State.AWAITING_PROFILE, target=State.COMPLETED, custom={"admin": False})
+    @transition(field=state, source=State.AWAITING_PROFILE, target=State.COMPLETED, custom={"admin": False})
     def complete_profile(self):
         """The athlete filled in every required field."""
 
-    @transition(field="state", source=State.AWAITING_PROFILE, target=State.EXPIRED, custom={"admin": False})
+    @transition(field=state, source=State.AWAITING_PROFILE, target=State.EXPIRED, custom={"admin": False})
     def expire(self):
         """The deadline passed with the profile still incomplete."""
 
     @transition(
-        field="state",
+        field=state,
         source=State.EXPIRED,
         target=State.AWAITING_PROFILE,
         custom={"admin": True, "label": "Reopen (new deadline, account active)"},

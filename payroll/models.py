@@ -39,24 +39,24 @@ class PayrollReport(Workflow):
     def month_label(self) -> str:
         return f"{self.month:%Y-%m}"
 
-    @transition(field="state", source=[State.PENDING, State.FAILED], target=State.GENERATING, custom={"admin": False})
+    @transition(field=state, source=[State.PENDING, State.FAILED], target=State.GENERATING, custom={"admin": False})
     def generate(self):
         """A worker started computing the figures."""
 
-    @transition(field="state", source=State.GENERATING, target=State.READY, custom={"admin": False})
+    @transition(field=state, source=State.GENERATING, target=State.READY, custom={"admin": False})
     def complete(self, *, totals: list, rates: dict, csv: str, generated_at):
         """Figures and CSV stored."""
         self.totals, self.rates, self.csv, self.generated_at = totals, rates, csv, generated_at
         self.failure_reason = ""
         self.generation += 1
 
-    @transition(field="state", source=State.GENERATING, target=State.FAILED, custom={"admin": False})
+    @transition(field=state, source=State.GENERATING, target=State.FAILED, custom={"admin": False})
     def fail(self, *, reason: str):
         """Computing the figures failed; the reason is kept and the work retried."""
         self.failure_reason = reason[:500]
 
     @transition(
-        field="state",
+        field=state,
         source=[State.READY, State.FAILED],
         target=State.PENDING,
         custom={"admin": True, "label": "Regenerate (recompute with current data and rates)"},

@@ -4,15 +4,16 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
-from django_fsm import FSMField, FSMModelMixin
+from django_fsm import FSMModelMixin
 
 
 class Workflow(FSMModelMixin, models.Model):
     """One execution of a workflow: its row is the truth, its `state` an FSM field.
 
-    Subclasses set `workflow_type`, `initial_state`, `final_states`, `definition_version`,
-    `timer_handlers` and declare `@transition(field="state", ...)` methods that only
-    change fields. Move them through `zea.workflows.engine` only.
+    Subclasses declare `state` (a protected FSMField), set `workflow_type`,
+    `initial_state`, `final_states`, `definition_version`, `timer_handlers`, and declare
+    `@transition(field=state, ...)` methods that only change fields. Move them through
+    `zea.workflows.engine` only.
     """
 
     workflow_type: str = ""
@@ -31,7 +32,9 @@ class Workflow(FSMModelMixin, models.Model):
     stall_repair: str = ""
 
     execution_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    state = FSMField(max_length=32, protected=True, db_index=True)
+    # Each subclass declares its own `state = FSMField(protected=True, choices=…)`: an FSM
+    # field on this abstract base would claim the subclasses' transitions as its own
+    # (django-fsm registers them per field at class_prepared) and hide them from the admin.
     version = models.PositiveSmallIntegerField(default=1, help_text="Workflow definition version.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
