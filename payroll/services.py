@@ -14,7 +14,6 @@ from zea.workflows.engine import Email
 
 logger = logging.getLogger(__name__)
 State = PayrollReport.State
-SYSTEM_WORKER = "system:worker"
 # A report still pending this long after it was requested lost its message; one
 # `generating` for this long lost its worker.
 PENDING_STALL = timedelta(minutes=1)
@@ -71,7 +70,7 @@ def generate(report_id) -> str:
         if report is None or report.state == State.READY:
             return report.state if report else "missing"
         if report.state != State.GENERATING:
-            report = engine.transition(report, "generate", actor=SYSTEM_WORKER)
+            report = engine.transition(report, "generate", actor=engine.SYSTEM_WORKER)
     try:
         rows = figures.week_rows(report.month, report.time_zone)
         csv_text = figures.to_csv(rows)
@@ -87,7 +86,7 @@ def generate(report_id) -> str:
         engine.transition(
             report,
             "complete",
-            actor=SYSTEM_WORKER,
+            actor=engine.SYSTEM_WORKER,
             data={"rows": len(rows), "coaches": len(totals)},
             args={"totals": totals, "rates": rates, "csv": csv_text, "generated_at": timezone.now()},
             emails=[_ready_email(report)],
@@ -101,7 +100,7 @@ def _record_failure(report: PayrollReport, exc: Exception) -> None:
     with transaction.atomic():
         report = engine.lock(PayrollReport, report.pk)
         if report.state == State.GENERATING:
-            engine.transition(report, "fail", actor=SYSTEM_WORKER, args={"reason": reason})
+            engine.transition(report, "fail", actor=engine.SYSTEM_WORKER, args={"reason": reason})
 
 
 def _ready_email(report: PayrollReport) -> Email:

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from payroll import services
+from zea.workflows import engine
 
 
 @shared_task(
@@ -24,5 +25,5 @@ def generate_report(report_id: str) -> str:
 def monthly_report() -> str:
     """Beat, 1st of the month 03:00 local: last month's report (idempotent per month)."""
     month = services.previous_month(timezone.localdate())
-    report, _ = services.request_report(month=month, actor="system:beat")
+    report, _ = services.request_report(month=month, actor=engine.SYSTEM_BEAT)
     return str(report.pk)

@@ -1,9 +1,34 @@
-"""Training-session use cases: the only code that starts or moves a TrainingSession."""
+"""Training-session use cases: the only code that starts or moves a TrainingSession or
+one of its two review branches.
 
+Lock order: a review, then its session (submit and expiry alike), so the branch that
+ends last always sees the other one ended and finalizes the session, exactly once.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from celery import chord, current_app
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
-from sessions.models import TrainingSession
-from zea.workflows import engine
+from sessions.models import Review, TrainingSession
+from zea.errors import Conflict, Invalid, NotFound
+from zea.workflows import dispatch, engine
+from zea.workflows.engine import Email, Schedule
+
+logger = logging.getLogger(__name__)
+State = TrainingSession.State
+Kind = Review.Kind
+MAX_DURATION = timedelta(hours=12)
+MAX_SHIFT = timedelta(hours=12)
+CLOCK_SKEW = timedelta(minutes=1)
+# A recorded session whose branches were not opened this long after recording lost its
+# chord (message or result keys): the sweeper opens them itself.
+CHORD_STALL = timedelta(seconds=30)
+CLOSED_CODES = {Kind.FEEDBACK: "feedback_closed", Kind.EVALUATION: "evaluation_closed"}
 
 
 @transaction.atomic
@@ -26,7 +51,7 @@ def schedule_for_booking(*, booking, actor: str) -> TrainingSession:
 def cancel_for_booking(*, booking, actor: str) -> TrainingSession | None:
     """Cancel the session of a cancelled booking; a no-op when it is already cancelled."""
     session = TrainingSession.objects.filter(booking=booking).first()
-    if session is None or session.state == TrainingSession.State.CANCELLED:
+    if session is None or session.state == State.CANCELLED:
         return session
     return engine.transition(
         session,
@@ -35,3 +60,188 @@ def cancel_for_booking(*, booking, actor: str) -> TrainingSession | None:
         data={"booking": str(booking.pk)},
         refused_code="session_not_cancellable",
     )
+
+
+def payable_minutes(started_at: datetime, ended_at: datetime) -> int:
+    """Whole minutes, rounded half up (59m30s pays 60)."""
+    return int((ended_at - started_at).total_seconds() + 30) // 60
+
+
+def _check_times(session: TrainingSession, started_at: datetime, ended_at: datetime, now: datetime) -> None:
+    if ended_at <= started_at:
+        raise Invalid("ended_at must be after started_at.", code="invalid_time_range")
+    if ended_at > now + CLOCK_SKEW:
+        raise Invalid("A session cannot end in the future.", code="time_in_future")
+    if ended_at - started_at > MAX_DURATION:
+        raise Invalid("A session lasts at most 12 hours.", code="session_too_long")
+    if abs(started_at - session.scheduled_start) > MAX_SHIFT:
+        raise Invalid("started_at must lie within 12 hours of the scheduled start.", code="too_far_from_schedule")
+
+
+def session_for(user, session_id, *, as_coach: bool = False, as_athlete: bool = False) -> TrainingSession:
+    """The session if `user` may act on it in that role (staff see all); 404 otherwise."""
+    session = TrainingSession.objects.select_related("coach", "athlete").filter(pk=session_id).first()
+    if session is None:
+        raise NotFound("No such session.")
+    allowed = (
+        (as_coach and session.coach.user_id == user.pk)
+        or (as_athlete and session.athlete.user_id == user.pk)
+        or (not as_coach and not as_athlete and (user.is_staff or session.is_party(user)))
+    )
+    if not allowed:
+        raise NotFound("No such session.")
+    return session
+
+
+@transaction.atomic
+def record_time(*, session: TrainingSession, started_at: datetime, ended_at: datetime, actor: str) -> TrainingSession:
+    """Store the real times and payable minutes at once; the review branches open after
+    commit (a chord), so nothing about them delays this answer."""
+    now = timezone.now()
+    locked = engine.lock(TrainingSession, session.pk)
+    if locked.state == State.CANCELLED:
+        raise Conflict("The session was cancelled.", code="session_cancelled")
+    if locked.state != State.SCHEDULED:
+        raise Conflict("The real time of this session is already recorded.", code="time_already_recorded")
+    _check_times(locked, started_at, ended_at, now)
+    minutes = payable_minutes(started_at, ended_at)
+    recorded = engine.transition(
+        locked,
+        "record_time",
+        actor=actor,
+        data={"payable_minutes": minutes},
+        args={"started_at": started_at, "ended_at": ended_at, "payable_minutes": minutes, "recorded_at": now},
+    )
+    transaction.on_commit(lambda: launch_reviews(recorded.pk))
+    return recorded
+
+
+def launch_reviews(session_id) -> None:
+    """Open both branches in parallel: a chord whose body moves the session on. Losing it
+    loses nothing: the sweeper opens whatever is missing (see repair_stalled)."""
+    sig = current_app.signature
+    dispatch.guarded(
+        "review chord",
+        lambda: chord(
+            [sig("sessions.tasks.open_review", args=[str(session_id), kind]) for kind in Kind.values],
+            sig("sessions.tasks.reviews_opened", args=[str(session_id)], immutable=True),
+        ).apply_async(),
+    )
+
+
+def _deadline(session: TrainingSession, kind: str) -> datetime:
+    timeout = settings.ZEA_FEEDBACK_TIMEOUT if kind == Kind.FEEDBACK else settings.ZEA_EVALUATION_TIMEOUT
+    # From the recording, not from when a worker got to it: a late chord or a repair
+    # gives the same deadline.
+    return session.time_recorded_at + timeout
+
+
+def _request_email(session: TrainingSession, kind: str, deadline: datetime) -> Email:
+    user = session.athlete.user if kind == Kind.FEEDBACK else session.coach.user
+    return Email(
+        template=f"sessions/email/{kind}_request",
+        to=[user.email],
+        context={"first_name": user.first_name, "session_id": str(session.pk), "deadline": deadline.isoformat()},
+        language=getattr(user, "language", ""),
+    )
+
+
+@transaction.atomic
+def open_review(session_id, kind: str) -> Review | None:
+    """Create one branch (its row, timer and request email) if it does not exist yet.
+    Idempotent: a duplicate delivery, the chord and the sweeper may all call it."""
+    session = engine.lock(TrainingSession, session_id)
+    if session is None or session.state not in (State.TIME_RECORDED, State.IN_REVIEW):
+        return None
+    existing = Review.objects.filter(session=session, kind=kind).first()
+    if existing is not None:
+        return existing
+    deadline = _deadline(session, kind)
+    return engine.start(
+        Review,
+        actor=engine.SYSTEM_WORKER,
+        data={"session": str(session.pk), "kind": kind},
+        session=session,
+        kind=kind,
+        deadline=deadline,
+        schedule=[Schedule("deadline", deadline, deadline=True)],
+        emails=[_request_email(session, kind, deadline)],
+    )
+
+
+@transaction.atomic
+def reviews_opened(session_id) -> str | None:
+    """The chord's body (and the sweeper's repair): move the session into review once
+    both branches exist; finalize at once if both already ended."""
+    session = engine.lock(TrainingSession, session_id)
+    if session is None:
+        return None
+    reviews = list(Review.objects.filter(session=session))
+    if session.state == State.TIME_RECORDED and len(reviews) == len(Kind.values):
+        session = engine.transition(session, "open_reviews", actor=engine.SYSTEM_WORKER)
+    return _finalize_if_done(session, reviews)
+
+
+def _finalize_if_done(session: TrainingSession, reviews: list[Review]) -> str:
+    """Under the session's lock: complete it when every branch has ended (exactly once)."""
+    if session.state in (State.TIME_RECORDED, State.IN_REVIEW) and len(reviews) == len(Kind.values):
+        if all(review.is_ended for review in reviews):
+            session = engine.transition(
+                session, "complete", actor=engine.SYSTEM_WORKER, data={r.kind: r.state for r in reviews}
+            )
+    return session.state
+
+
+@transaction.atomic
+def submit_review(*, session: TrainingSession, kind: str, rating: int, text: str, actor: str) -> Review:
+    """The athlete's feedback or the coach's evaluation; 409 `<kind>_closed` once it
+    expired or was submitted (or the session was never recorded)."""
+    review = Review.objects.filter(session=session, kind=kind).first()
+    if review is None:
+        # Submitted before the chord got to it: open the branch here (idempotent).
+        review = open_review(session.pk, kind)
+    if review is None:
+        raise Conflict(f"This session is not open for {kind}.", code=CLOSED_CODES[kind])
+    review = engine.transition(
+        review,
+        "submit",
+        actor=actor,
+        data={"kind": kind},
+        args={"rating": rating, "text": text, "submitted_at": timezone.now()},
+        refused_code=CLOSED_CODES[kind],
+        refused_detail=f"The {kind} for this session is closed ({review.state}).",
+    )
+    _after_branch_ended(review)
+    return review
+
+
+def on_review_deadline(review: Review, timer) -> str:
+    """Timer handler (review row locked): expire an open branch, then maybe finalize."""
+    if review.state != Review.State.OPEN:
+        return "noop"
+    review = engine.transition(review, "expire", actor=engine.SYSTEM_TIMER, data={"timer": timer.pk})
+    _after_branch_ended(review)
+    return "expired"
+
+
+def _after_branch_ended(review: Review) -> None:
+    session = engine.lock(TrainingSession, review.session_id)
+    _finalize_if_done(session, list(Review.objects.filter(session=session)))
+
+
+def repair_stalled(*, now) -> int:
+    """Sweeper hook: a recorded session whose chord was lost (message, worker or result
+    keys) gets its missing branches and its body run here, without duplicates. Sessions
+    waiting on people cost nothing here: only stalled ones are selected."""
+    open_reviews = Review.objects.filter(session=OuterRef("pk"), state=Review.State.OPEN)
+    stalled = TrainingSession.objects.filter(
+        Q(state=State.TIME_RECORDED, time_recorded_at__lt=now - CHORD_STALL)
+        | Q(state=State.IN_REVIEW, reviews__isnull=False) & ~Q(Exists(open_reviews))
+    ).distinct()
+    repaired = 0
+    for session_id in stalled.values_list("pk", flat=True)[:500]:
+        for kind in Kind.values:
+            open_review(session_id, kind)
+        reviews_opened(session_id)
+        repaired += 1
+    return repaired

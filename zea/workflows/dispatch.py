@@ -62,14 +62,15 @@ def send_outbox(message_ids: list[int]) -> bool:
     else:
         deliver = current_app.signature("zea.workflows.tasks.deliver_outbox_batch")
         signatures = [deliver.clone(args=[message_ids[i : i + CHUNK]]) for i in range(0, len(message_ids), CHUNK)]
-    return _guarded("outbox delivery", lambda: group(signatures).apply_async())
+    return guarded("outbox delivery", lambda: group(signatures).apply_async())
 
 
 def safe_send(task_name: str, **options) -> bool:
-    return _guarded(task_name, lambda: current_app.send_task(task_name, **options))
+    return guarded(task_name, lambda: current_app.send_task(task_name, **options))
 
 
-def _guarded(what: str, send) -> bool:
+def guarded(what: str, send) -> bool:
+    """Run `send` (a publish to the broker); log and return False if the broker fails."""
     try:
         send()
     except Exception:

@@ -48,6 +48,8 @@ def actor_of(user) -> str:
 
 SYSTEM_TIMER = "system:timer"
 SYSTEM_SWEEPER = "system:sweeper"
+SYSTEM_WORKER = "system:worker"
+SYSTEM_BEAT = "system:beat"
 
 
 def lock(model: type[Workflow], execution_id, *, skip_locked: bool = False) -> Workflow | None:
