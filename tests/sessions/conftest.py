@@ -12,7 +12,6 @@ from sessions.models import TrainingSession
 from tests.bookings.conftest import new_slot, ready_athlete
 from tests.conftest import client_for
 
-
 _offsets = itertools.count(0)
 
 
