@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 State = TrainingSession.State
 Kind = Review.Kind
 MAX_DURATION = timedelta(hours=12)
-MAX_SHIFT = timedelta(hours=12)
 CLOCK_SKEW = timedelta(minutes=1)
 # A recorded session whose branches were not opened this long after recording lost its
 # chord (message or result keys): the sweeper opens them itself.
@@ -74,8 +73,10 @@ def _check_times(session: TrainingSession, started_at: datetime, ended_at: datet
         raise Invalid("A session cannot end in the future.", code="time_in_future")
     if ended_at - started_at > MAX_DURATION:
         raise Invalid("A session lasts at most 12 hours.", code="session_too_long")
-    if abs(started_at - session.scheduled_start) > MAX_SHIFT:
-        raise Invalid("started_at must lie within 12 hours of the scheduled start.", code="too_far_from_schedule")
+    window = settings.ZEA_SESSION_SHIFT_WINDOW
+    if abs(started_at - session.scheduled_start) > window:
+        hours = int(window.total_seconds() // 3600)
+        raise Invalid(f"started_at must lie within {hours} hours of the scheduled start.", code="too_far_from_schedule")
 
 
 def session_for(user, session_id, *, as_coach: bool = False, as_athlete: bool = False) -> TrainingSession:

@@ -31,7 +31,7 @@ def _unchanged(session):
         (lambda s, now: _body(now - timedelta(minutes=30), now + timedelta(minutes=5)), "time_in_future"),
         (lambda s, now: _body(now - timedelta(hours=13), now - timedelta(minutes=1)), "session_too_long"),
         (
-            lambda s, now: _body(s.scheduled_start - timedelta(hours=13), s.scheduled_start - timedelta(hours=12)),
+            lambda s, now: _body(s.scheduled_start - timedelta(hours=25), s.scheduled_start - timedelta(hours=24)),
             "too_far_from_schedule",
         ),
         (lambda s, now: {"started_at": "yesterday", "ended_at": "today"}, "invalid"),
@@ -43,6 +43,13 @@ def test_bad_times_are_400_and_change_nothing(session, session_coach, make_body,
     assert response.status_code == 400
     assert response.json()["code"] == code and response.json()["detail"]
     assert _unchanged(session)
+
+
+def test_the_shift_window_is_configurable(session, session_coach, settings):
+    settings.ZEA_SESSION_SHIFT_WINDOW = timedelta(hours=1)
+    response = session_coach.post(f"/api/sessions/{session.pk}/record-time/", _body(*times()))  # ~2h off
+    assert response.status_code == 400 and response.json()["code"] == "too_far_from_schedule"
+    assert "1 hours" in response.json()["detail"]
 
 
 def test_recording_twice_is_409(session, session_coach):
