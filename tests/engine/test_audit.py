@@ -103,3 +103,40 @@ def test_replay_command_prints_the_timeline(onboarding, capsys):
     call_command("zea", "replay", str(onboarding.pk))
     out = capsys.readouterr().out
     assert "start" in out and "replay gives 'awaiting_profile' = current state" in out
+
+
+def test_verify_catches_a_pending_timer_on_a_finished_workflow(capsys):
+    from zea.workflows.models import Timer
+
+    done = register_athlete(complete=True)
+    Timer.objects.create(
+        workflow_type="onboarding", execution_id=done.pk, name="deadline", due_at=done.created_at, is_deadline=True
+    )
+    with pytest.raises(SystemExit):
+        call_command("zea", "verify")
+    assert f"onboarding {done.pk}: timer 'deadline' pending in a final state" in capsys.readouterr().out
+
+
+def test_verify_catches_a_timer_that_fired_without_its_event(capsys):
+    from django.utils import timezone
+
+    from zea.workflows.models import Timer
+
+    victim = register_athlete()
+    timer = Timer.objects.get(execution_id=victim.pk, name="deadline")
+    Timer.objects.filter(pk=timer.pk).update(fired_at=timezone.now(), outcome="expired")
+    with pytest.raises(SystemExit):
+        call_command("zea", "verify")
+    assert f"timer {timer.pk} fired (expired) but 0 audit events name it" in capsys.readouterr().out
+
+
+def test_verify_reports_an_email_that_gave_up(capsys):
+    from django.utils import timezone
+
+    from zea.workflows.models import OutboxMessage
+
+    onboarding = register_athlete()
+    OutboxMessage.objects.filter(execution_id=onboarding.pk).update(failed_at=timezone.now())
+    with pytest.raises(SystemExit):
+        call_command("zea", "verify")
+    assert "gave up (failed)" in capsys.readouterr().out

@@ -27,6 +27,7 @@ def verify_all(progress: Callable[[str, int], None] | None = None, chunk: int = 
         if check is not None:
             for execution_id, problem in check():
                 yield Finding(workflow_type, str(execution_id), problem)
+    yield from _engine_invariants()
     # Events whose execution row no longer exists.
     known = {t for t in workflow_types()}
     for workflow_type in AuditEvent.objects.values_list("workflow_type", flat=True).distinct():
@@ -68,3 +69,52 @@ def _verify_batch(workflow_type, rows) -> Iterator[Finding]:
         result = audit.replay(row, by_execution.get(row.pk, []))
         for problem in result.problems:
             yield Finding(workflow_type, str(row.pk), problem)
+
+
+def _engine_invariants() -> Iterator[Finding]:
+    """Timers and outbox rows agree with the workflows they belong to."""
+    from django.db.models import CharField, Count, OuterRef, Q, Subquery
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast, Coalesce
+
+    from zea.workflows.models import OutboxMessage, Timer
+
+    for workflow_type, model in workflow_types().items():
+        final = list(model.final_states)
+        # A workflow that reached a final state has no timer left to fire.
+        dangling = Timer.objects.pending().filter(
+            workflow_type=workflow_type, execution_id__in=model.objects.filter(state__in=final).values("pk")
+        )
+        for timer in dangling.values("execution_id", "name"):
+            yield Finding(
+                workflow_type, str(timer["execution_id"]), f"timer {timer['name']!r} pending in a final state"
+            )
+        # A timer that fired a transition left exactly one audit event naming it.
+        naming = (
+            AuditEvent.objects.annotate(timer=KeyTextTransform("timer", "data"))
+            .filter(execution_id=OuterRef("execution_id"), timer=Cast(OuterRef("pk"), CharField()))
+            .values("execution_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        mismatched = (
+            Timer.objects.filter(workflow_type=workflow_type, fired_at__isnull=False)
+            .exclude(outcome__in=["noop", "fired", "reminded"])
+            .annotate(events=Coalesce(Subquery(naming), 0))
+            .exclude(events=1)
+        )
+        for timer in mismatched.values("pk", "execution_id", "outcome", "events"):
+            yield Finding(
+                workflow_type,
+                str(timer["execution_id"]),
+                f"timer {timer['pk']} fired ({timer['outcome']}) but {timer['events']} audit events name it",
+            )
+    # Every email decided by a committed change is sent, or still on its way.
+    for message in OutboxMessage.objects.filter(Q(failed_at__isnull=False)).values(
+        "pk", "workflow_type", "execution_id"
+    ):
+        yield Finding(
+            message["workflow_type"] or "-",
+            str(message["execution_id"] or "-"),
+            f"outbox {message['pk']} gave up (failed)",
+        )
