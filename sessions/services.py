@@ -24,9 +24,14 @@ State = TrainingSession.State
 Kind = Review.Kind
 MAX_DURATION = timedelta(hours=12)
 CLOCK_SKEW = timedelta(minutes=1)
-# A recorded session whose branches were not opened this long after recording lost its
-# chord (message or result keys): the sweeper opens them itself.
-CHORD_STALL = timedelta(seconds=30)
+
+
+def chord_stall() -> timedelta:
+    """A recorded session whose branches are still not open this long after recording
+    lost its chord (message, worker or result keys): the sweeper opens them itself."""
+    return max(2 * settings.ZEA_SWEEP_INTERVAL, timedelta(seconds=2))
+
+
 CLOSED_CODES = {Kind.FEEDBACK: "feedback_closed", Kind.EVALUATION: "evaluation_closed"}
 
 
@@ -236,7 +241,7 @@ def repair_stalled(*, now) -> int:
     waiting on people cost nothing here: only stalled ones are selected."""
     open_reviews = Review.objects.filter(session=OuterRef("pk"), state=Review.State.OPEN)
     stalled = TrainingSession.objects.filter(
-        Q(state=State.TIME_RECORDED, time_recorded_at__lt=now - CHORD_STALL)
+        Q(state=State.TIME_RECORDED, time_recorded_at__lt=now - chord_stall())
         | Q(state=State.IN_REVIEW, reviews__isnull=False) & ~Q(Exists(open_reviews))
     ).distinct()
     repaired = 0

@@ -3,6 +3,7 @@ processes, on a scratch PostgreSQL database and Redis dbs of their own."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,13 +29,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+REDIS_SERVER = shutil.which("redis-server")
+
+
 class Stack:
     def __init__(self, name: str, redis_db: int, **env):
         self.db_name = f"zea_e2e_{name}_{os.getpid()}"
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.broker = f"redis://127.0.0.1:6379/{redis_db}"
-        self.results = f"redis://127.0.0.1:6379/{redis_db + 1}"
+        # A Redis server of the stack's own, so a test may stop it or flush it without
+        # touching anyone else's; the machine's shared Redis (dbs of our own) otherwise.
+        self.redis_port = free_port() if REDIS_SERVER else 6379
+        db = 0 if REDIS_SERVER else redis_db
+        self.broker = f"redis://127.0.0.1:{self.redis_port}/{db}"
+        self.results = f"redis://127.0.0.1:{self.redis_port}/{db + 1}"
         self.logdir = Path(os.environ.get("ZEA_E2E_LOGS", "/tmp")) / f"zea-e2e-{self.db_name}"
         self.logdir.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -59,6 +67,8 @@ class Stack:
 
     # --- lifecycle -----------------------------------------------------------
     def setup(self):
+        if REDIS_SERVER:
+            self.redis_up()
         self.flush_redis()
         with psycopg.connect(dbname="postgres", autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.db_name)))
@@ -69,8 +79,12 @@ class Stack:
 
     def teardown(self):
         for name in list(self.procs):
-            self.stop(name)
-        self.flush_redis()
+            if name != "redis":
+                self.stop(name)
+        if REDIS_SERVER:
+            self.stop("redis")
+        else:
+            self.flush_redis()
         with psycopg.connect(dbname="postgres", autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.db_name)))
 
@@ -113,6 +127,17 @@ class Stack:
             "--without-mingle",
             "-n",
             f"e2e-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        "redis": lambda self: [
+            REDIS_SERVER,
+            "--port",
+            str(self.redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
         ],
         "beat": lambda self: [
             str(BIN / "celery"),
@@ -166,6 +191,21 @@ class Stack:
     def log(self, name) -> str:
         path = self.logdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def redis_up(self):
+        """Start (or restart) the stack's own Redis, empty, on the same port."""
+        self.start("redis")
+        self.wait(self._redis_answers, timeout=10, what="redis to answer")
+
+    def redis_down(self):
+        self.kill("redis")
+
+    def _redis_answers(self):
+        try:
+            client = redis.Redis(port=self.redis_port, socket_connect_timeout=0.5)
+            return client.ping()
+        except redis.RedisError:
+            return False
 
     def flush_redis(self):
         for url in (self.broker, self.results):

@@ -81,7 +81,7 @@ def test_an_email_whose_enqueue_failed_is_delivered_later_by_the_sweeper(transac
     with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"):
         time.sleep(0.5)
         assert not mail.outbox  # nothing reached Redis, so nothing was sent yet
-        with time_machine.travel(timezone.now() + outbox.REDELIVERY_GRACE, tick=True):
+        with time_machine.travel(timezone.now() + outbox.redelivery_grace(), tick=True):
             assert sweeper.sweep().enqueued_emails == 1
         wait_until(lambda: OutboxMessage.objects.get(pk=message.pk).sent_at is not None)
     flush_test_redis()

@@ -128,7 +128,7 @@ def test_free_text_never_reaches_the_audit_trail(session):
 def test_the_sweeper_repairs_a_session_whose_chord_was_lost(session):
     session = record(session)
     assert sweeper.sweep().repaired == 0  # too early: the chord may still be on its way
-    with time_machine.travel(timezone.now() + services.CHORD_STALL + timedelta(seconds=1), tick=False):
+    with time_machine.travel(timezone.now() + services.chord_stall() + timedelta(seconds=1), tick=False):
         assert sweeper.sweep().repaired == 1
         assert sweeper.sweep().repaired == 0  # healthy now: waiting for people
     session = TrainingSession.objects.get(pk=session.pk)

@@ -16,8 +16,12 @@ from zea.workflows.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-# A message still unsent this long after it was due is assumed lost in transit.
-REDELIVERY_GRACE = timedelta(seconds=30)
+
+def redelivery_grace() -> timedelta:
+    """A message still unsent this long after it was due is assumed lost in transit."""
+    return max(2 * settings.ZEA_SWEEP_INTERVAL, timedelta(seconds=2))
+
+
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -84,7 +88,7 @@ def enqueue_stale(*, now: datetime | None = None, limit: int = 5000) -> int:
     now = now or timezone.now()
     stale = list(
         OutboxMessage.objects.pending()
-        .filter(next_attempt_at__lte=now - REDELIVERY_GRACE)
+        .filter(next_attempt_at__lte=now - redelivery_grace())
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
     )
