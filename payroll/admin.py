@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -53,7 +54,7 @@ class PayrollReportAdmin(WorkflowAdmin):
         ]
 
     def download_csv(self, request, report_id):
-        report = PayrollReport.objects.get(pk=report_id, state=PayrollReport.State.READY)
+        report = get_object_or_404(PayrollReport, pk=report_id, state=PayrollReport.State.READY)
         response = HttpResponse(services.csv_bytes(report_id=report.pk), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="payroll-{report.month_label}.csv"'
         return response

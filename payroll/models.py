@@ -61,5 +61,6 @@ class PayrollReport(Workflow):
         target=State.PENDING,
         custom={"admin": True, "label": "Regenerate (recompute with current data and rates)"},
     )
-    def regenerate(self):
-        """Staff asked for the figures again."""
+    def regenerate(self, *, time_zone: str):
+        """Staff (or the beat) asked for the figures again, with today's data, rates and time zone."""
+        self.time_zone = time_zone

@@ -3,6 +3,8 @@ from datetime import date
 
 from rest_framework import serializers
 
+from payroll import services
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -15,7 +17,7 @@ class ReportRequestInput(serializers.Serializer):
         if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
             raise serializers.ValidationError("Use YYYY-MM, e.g. 2026-10.")
         month = date(int(match.group(1)), int(match.group(2)), 1)
-        if month > date.today().replace(day=1):
+        if month > services.local_today().replace(day=1):
             raise serializers.ValidationError("That month has not started yet.")
         return month
 

@@ -2,9 +2,11 @@
 
 import logging
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from payroll import figures
@@ -22,6 +24,11 @@ GENERATING_STALL = timedelta(minutes=10)
 
 def previous_month(today: date) -> date:
     return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def local_today() -> date:
+    """Today in ZEA_TIME_ZONE (explicit: the process' active time zone may differ)."""
+    return timezone.localdate(timezone=ZoneInfo(settings.ZEA_TIME_ZONE))
 
 
 def _enqueue_generation(report: PayrollReport) -> None:
@@ -52,9 +59,29 @@ def request_report(*, month: date, actor: str, regenerate: bool = False) -> tupl
         _enqueue_generation(report)
         return report, True
     if regenerate and report.state in (State.READY, State.FAILED):
-        report = engine.transition(report, "regenerate", actor=actor, data={"month": f"{month:%Y-%m}"})
+        report = engine.transition(
+            report,
+            "regenerate",
+            actor=actor,
+            data={"month": f"{month:%Y-%m}"},
+            args={"time_zone": settings.ZEA_TIME_ZONE},
+        )
         _enqueue_generation(report)
         return report, True
+    return report, False
+
+
+def request_monthly_report(*, today: date) -> tuple[PayrollReport, bool]:
+    """The beat's job: last month's report. Firing twice creates nothing new, but a report
+    that failed, or was computed before its month was over (a staff preview), is redone:
+    the beat's report must hold the whole month."""
+    month = previous_month(today)
+    report, started = request_report(month=month, actor=engine.SYSTEM_BEAT)
+    if started or report.state in (State.PENDING, State.GENERATING):
+        return report, started
+    month_end = figures.month_bounds(month, ZoneInfo(report.time_zone))[1]
+    if report.state == State.FAILED or report.generated_at is None or report.generated_at < month_end:
+        return request_report(month=month, actor=engine.SYSTEM_BEAT, regenerate=True)
     return report, False
 
 
@@ -127,14 +154,14 @@ def csv_bytes(*, report_id) -> bytes:
 def repair_stalled(*, now) -> int:
     """Sweeper hook: re-enqueue reports whose generation message or worker was lost."""
     stalled = list(
-        PayrollReport.objects.filter(state=State.PENDING, updated_at__lt=now - PENDING_STALL).values_list(
-            "pk", flat=True
-        )
-    ) + list(
-        PayrollReport.objects.filter(state=State.GENERATING, updated_at__lt=now - GENERATING_STALL).values_list(
-            "pk", flat=True
-        )
+        PayrollReport.objects.filter(
+            Q(state=State.PENDING, updated_at__lt=now - PENDING_STALL)
+            | Q(state=State.GENERATING, updated_at__lt=now - GENERATING_STALL)
+        ).values_list("pk", flat=True)
     )
     for pk in stalled:
-        dispatch.safe_send("payroll.tasks.generate_report", args=[str(pk)], queue="reports")
+        if dispatch.safe_send("payroll.tasks.generate_report", args=[str(pk)], queue="reports"):
+            # Restart the stall clock, so a generation that is merely slow (or a busy
+            # queue) gets one more message per stall period, not one per sweep.
+            PayrollReport.objects.filter(pk=pk, updated_at__lt=now).update(updated_at=now)
     return len(stalled)

@@ -1,19 +1,19 @@
 """Thin payroll tasks."""
 
 from celery import shared_task
-from django.utils import timezone
 
 from payroll import services
-from zea.workflows import engine
 
 
 @shared_task(
     acks_late=True,
     ignore_result=True,
     autoretry_for=(Exception,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=3,
+    # Jittered 0-5 s, 0-10 s, … : a transient failure (database restart) is retried soon;
+    # a persistent one leaves the report `failed` with its reason, for staff to regenerate.
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
     soft_time_limit=240,
     time_limit=300,
 )
@@ -24,6 +24,5 @@ def generate_report(report_id: str) -> str:
 @shared_task(acks_late=True, ignore_result=True)
 def monthly_report() -> str:
     """Beat, 1st of the month 03:00 local: last month's report (idempotent per month)."""
-    month = services.previous_month(timezone.localdate())
-    report, _ = services.request_report(month=month, actor=engine.SYSTEM_BEAT)
+    report, _ = services.request_monthly_report(today=services.local_today())
     return str(report.pk)
