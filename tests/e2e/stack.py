@@ -276,3 +276,88 @@ class Stack:
         for path in sorted(folder.glob("*")):
             messages += [m for m in path.read_text(errors="replace").split("-" * 79) if m.strip()]
         return [m for m in messages if to is None or f"To: {to}" in m]
+
+
+PROFILE = {
+    "date_of_birth": "1990-01-01",
+    "phone": "+34600111222",
+    "sport": "tennis",
+    "emergency_contact_name": "Pep",
+    "emergency_contact_phone": "+34600333444",
+}
+
+
+class Platform:
+    """Drives a running stack over HTTP the way clients do (coach, slots, athletes)."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+
+    def coach(self):
+        email = f"coach-{uuid.uuid4().hex[:8]}@example.com"
+        status, coach = self.stack.call(
+            "POST",
+            "/api/coaches/",
+            {
+                "email": email,
+                "password": "E2e-pass-12345!",
+                "first_name": "Co",
+                "last_name": "Ach",
+                "hourly_rate": "30",
+            },
+            token=self.stack.staff_token,
+        )
+        assert status == 201, coach
+        status, body = self.stack.call("POST", "/api/auth/token/", {"username": email, "password": "E2e-pass-12345!"})
+        assert status == 200, body
+        return coach | {"token": body["token"]}
+
+    def athlete(self, credits=3):
+        athlete = self.stack.register()
+        status, body = self.stack.call("PUT", "/api/athletes/me/profile/", PROFILE, token=athlete["token"])
+        assert status == 200, body
+        if credits:
+            status, body = self.stack.call(
+                "POST",
+                "/api/credits/grants/",
+                {"athlete_id": athlete["athlete_id"], "amount": credits, "reason": "e2e"},
+                token=self.stack.staff_token,
+            )
+            assert status == 201, body
+        return athlete
+
+    def slots(self, coach, count, capacity=1, first_in_hours=2):
+        from datetime import UTC, datetime, timedelta
+
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=first_in_hours)
+        made = []
+        for i in range(count):
+            begins = start + timedelta(hours=i)
+            status, slot = self.stack.call(
+                "POST",
+                "/api/slots/",
+                {
+                    "coach_id": coach["coach_id"],
+                    "starts_at": begins.isoformat(),
+                    "ends_at": (begins + timedelta(minutes=50)).isoformat(),
+                    "capacity": capacity,
+                },
+                token=self.stack.staff_token,
+            )
+            assert status == 201, slot
+            made.append(slot)
+        return made
+
+    def book(self, athlete, slot):
+        return self.stack.call("POST", "/api/bookings/", {"slot_id": slot["id"]}, token=athlete["token"])
+
+    def record_time(self, coach, session_id, minutes=45):
+        from datetime import UTC, datetime, timedelta
+
+        end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+        return self.stack.call(
+            "POST",
+            f"/api/sessions/{session_id}/record-time/",
+            {"started_at": (end - timedelta(minutes=minutes)).isoformat(), "ended_at": end.isoformat()},
+            token=coach["token"],
+        )
