@@ -1,17 +1,29 @@
 """Admin for the engine's tables, and the base every workflow's admin builds on."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 from django_fsm import TransitionNotAllowed as FSMTransitionNotAllowed
 from django_fsm.admin import FSMAdminMixin
 
+from zea import admin_site
 from zea.errors import DomainError
-from zea.workflows import engine
-from zea.workflows.models import AuditEvent, OutboxMessage, Timer
+from zea.workflows import dashboard, diagrams, engine
+from zea.workflows.models import AuditEvent, OutboxMessage, Timer, Workflow
+from zea.workflows.registry import workflow_types
 from zea.workflows.status import deadline_of, overdue_deadline
+
+admin_site.install()
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -38,9 +50,40 @@ class WorkflowAdmin(FSMAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     base_readonly = ["execution_id", "state", "version", "created_at", "updated_at", "deadline", "timeline", "timers"]
     change_list_template = "admin/workflows/change_list.html"
+    change_form_template = "admin/workflows/change_form.html"
+    # Drawn by the change form's execution panel (a template), not as form rows.
+    panel_fields = ("timeline", "timers")
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.base_readonly, *super().get_readonly_fields(request, obj)]
+
+    def get_fields(self, request, obj=None):
+        return [name for name in super().get_fields(request, obj) if name not in self.panel_fields]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra_context = {**(extra_context or {}), **self.execution_context(obj)}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
+
+    def execution_context(self, obj) -> dict:
+        """The execution panel: timeline (who, when, from → to), pending timers, related objects."""
+        now = timezone.now()
+        events = list(AuditEvent.objects.filter(execution_id=obj.pk).order_by("seq"))
+        timers = list(Timer.objects.filter(execution_id=obj.pk).order_by("due_at", "pk"))
+        who = _actors(self.admin_site, [event.actor for event in events])
+        return {
+            "zea_now": now,
+            "zea_time_zone": settings.ZEA_TIME_ZONE,
+            "zea_events": [
+                {"event": event, "who": who.get(event.actor), "local_at": _local(event.at)} for event in events
+            ],
+            "zea_pending_timers": [
+                {"timer": t, "local_due": _local(t.due_at), "overdue": t.due_at < now} for t in timers if t.is_pending
+            ],
+            "zea_past_timers": [{"timer": t, "status": _timer_status(t)} for t in timers if not t.is_pending],
+            "zea_related": related_objects(self.admin_site, obj),
+        }
 
     def has_add_permission(self, request):
         return False
@@ -77,7 +120,11 @@ class WorkflowAdmin(FSMAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         counts = dict(self.model.objects.values_list("state").annotate(n=Count("pk")).order_by())
-        extra_context = {**(extra_context or {}), "state_counts": sorted(counts.items())}
+        extra_context = {
+            **(extra_context or {}),
+            "state_counts": sorted(counts.items()),
+            "zea_diagram": mark_safe(diagrams.render(self.model)),  # our generator escapes its labels
+        }
         return super().changelist_view(request, extra_context=extra_context)
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
@@ -98,6 +145,69 @@ class WorkflowAdmin(FSMAdminMixin, admin.ModelAdmin):
         # The state only moves through transitions; other fields are read-only here.
         if not change:
             super().save_model(request, obj, form, change)
+
+
+def _local(moment):
+    return timezone.localtime(moment, ZoneInfo(settings.ZEA_TIME_ZONE)) if moment else None
+
+
+def _change_url(site, obj) -> str | None:
+    model = type(obj)
+    if not site.is_registered(model):
+        return None
+    return reverse(f"{site.name}:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk])
+
+
+def _actors(site, actors) -> dict:
+    """`user:<id>` -> {name, url}; the audit keeps ids only, the admin may show who they are."""
+    ids = {actor.split(":", 1)[1] for actor in actors if actor.startswith("user:")}
+    users = get_user_model().objects.filter(pk__in=[i for i in ids if i.isdigit()])
+    return {f"user:{u.pk}": {"name": u.get_full_name() or u.get_username(), "url": _change_url(site, u)} for u in users}
+
+
+def related_objects(site, obj) -> list[dict]:
+    """What this execution is about and what hangs off it: its foreign keys, the workflows
+    pointing back at it, the athlete's onboarding, and payroll's month of sessions."""
+    found = []
+
+    def add(label, target=None, url=None, text=None):
+        if target is not None or url:
+            found.append({"label": label, "text": text or str(target), "url": url or _change_url(site, target)})
+
+    for field in obj._meta.get_fields():
+        if not field.is_relation:
+            continue
+        if field.concrete and (field.many_to_one or field.one_to_one):
+            add(field.verbose_name, getattr(obj, field.name, None))
+        elif field.auto_created and field.one_to_one:
+            try:
+                add(field.related_model._meta.verbose_name, getattr(obj, field.get_accessor_name()))
+            except ObjectDoesNotExist:
+                pass
+        elif field.auto_created and field.one_to_many and issubclass(field.related_model, Workflow):
+            for target in getattr(obj, field.get_accessor_name()).all()[:20]:
+                add(field.related_model._meta.verbose_name, target, text=f"{target} ({target.state})")
+    athlete = getattr(obj, "athlete", None)
+    onboarding_model = workflow_types().get("onboarding")
+    if athlete is not None and onboarding_model is not None and not isinstance(obj, onboarding_model):
+        add("onboarding", onboarding_model.objects.filter(athlete=athlete).first())
+    _payroll_links(obj, add)
+    return found
+
+
+def _payroll_links(obj, add) -> None:
+    payroll = workflow_types().get("payroll")
+    session = workflow_types().get("session")
+    if payroll is None or session is None:
+        return
+    if isinstance(obj, session) and obj.actual_start:
+        local = _local(obj.actual_start)
+        add("payroll report", payroll.objects.filter(month=local.date().replace(day=1)).first())
+    if isinstance(obj, payroll):
+        tz = ZoneInfo(obj.time_zone or settings.ZEA_TIME_ZONE)
+        start, end = dashboard.month_bounds(datetime(obj.month.year, obj.month.month, 15, tzinfo=tz))
+        url = dashboard.changelist(session, actual_start__gte=start.isoformat(), actual_start__lt=end.isoformat())
+        add("sessions", url=url, text=f"sessions recorded in {obj.month:%Y-%m}")
 
 
 def _timer_status(timer) -> str:
