@@ -51,11 +51,10 @@ def month_bounds(month: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, datetime(following.year, following.month, 1, tzinfo=tz)
 
 
-def week_rows(month: date, tz_name: str) -> list[WeekRow]:
-    """One row per coach per ISO week, from sessions whose recorded start falls in the month."""
-    tz = ZoneInfo(tz_name)
+def weekly_minutes(month: date, tz: ZoneInfo):
+    """The one aggregate query: sessions and minutes per coach and local ISO week (Monday)."""
     start, end = month_bounds(month, tz)
-    grouped = (
+    return (
         TrainingSession.objects.filter(actual_start__gte=start, actual_start__lt=end, payable_minutes__isnull=False)
         .exclude(state=TrainingSession.State.CANCELLED)
         .annotate(week=TruncWeek("actual_start", tzinfo=tz))
@@ -63,7 +62,12 @@ def week_rows(month: date, tz_name: str) -> list[WeekRow]:
         .annotate(sessions=Count("pk"), minutes=Sum("payable_minutes"))
         .order_by()
     )
-    grouped = list(grouped)
+
+
+def week_rows(month: date, tz_name: str) -> list[WeekRow]:
+    """One row per coach per ISO week, from sessions whose recorded start falls in the month."""
+    tz = ZoneInfo(tz_name)
+    grouped = list(weekly_minutes(month, tz))
     coaches = {
         coach.pk: coach
         for coach in Coach.objects.filter(pk__in={row["coach_id"] for row in grouped}).select_related("user")

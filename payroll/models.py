@@ -28,6 +28,9 @@ class PayrollReport(Workflow):
     failure_reason = models.CharField(max_length=500, blank=True)
     generated_at = models.DateTimeField(null=True, blank=True)
     generation = models.PositiveIntegerField(default=0, help_text="How many times the figures were computed.")
+    # When the sweeper last re-sent a stalled report's message; kept apart from
+    # `updated_at`, which says since when the report is in its state.
+    redriven_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-month"]

@@ -153,15 +153,17 @@ def csv_bytes(*, report_id) -> bytes:
 
 def repair_stalled(*, now) -> int:
     """Sweeper hook: re-enqueue reports whose generation message or worker was lost."""
+    # One more message per stall period, not one per sweep: a generation that is merely
+    # slow (or a busy queue) must not pile up duplicate computations.
     stalled = list(
         PayrollReport.objects.filter(
             Q(state=State.PENDING, updated_at__lt=now - PENDING_STALL)
+            & (Q(redriven_at__isnull=True) | Q(redriven_at__lt=now - PENDING_STALL))
             | Q(state=State.GENERATING, updated_at__lt=now - GENERATING_STALL)
+            & (Q(redriven_at__isnull=True) | Q(redriven_at__lt=now - GENERATING_STALL))
         ).values_list("pk", flat=True)
     )
     for pk in stalled:
         if dispatch.safe_send("payroll.tasks.generate_report", args=[str(pk)], queue="reports"):
-            # Restart the stall clock, so a generation that is merely slow (or a busy
-            # queue) gets one more message per stall period, not one per sweep.
-            PayrollReport.objects.filter(pk=pk, updated_at__lt=now).update(updated_at=now)
+            PayrollReport.objects.filter(pk=pk).update(redriven_at=now)
     return len(stalled)
