@@ -218,4 +218,7 @@ def test_a_stalled_report_is_re_driven_once_per_stall_period_not_every_sweep(db)
     assert services.repair_stalled(now=start + timedelta(minutes=2)) == 1
     assert services.repair_stalled(now=start + timedelta(minutes=2, seconds=30)) == 0
     assert services.repair_stalled(now=start + timedelta(minutes=3, seconds=5)) == 1
-    assert state_of(report.pk) == "pending"
+    fresh = PayrollReport.objects.get(pk=report.pk)
+    # `updated_at` still says since when it is pending (the dashboard's "stuck since").
+    assert fresh.state == "pending" and fresh.updated_at == report.updated_at
+    assert fresh.redriven_at == start + timedelta(minutes=3, seconds=5)
