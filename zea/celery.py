@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import beat_init, worker_ready
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zea.settings")
@@ -19,3 +19,12 @@ app.autodiscover_tasks()
 def sweep_at_worker_start(sender=None, **kwargs):
     """Fire whatever came due while no worker was running (timers lost with Redis too)."""
     sender.app.send_task("zea.workflows.tasks.sweep", queue="timers")
+
+
+@beat_init.connect
+def sync_beat_schedule(sender=None, **kwargs):
+    """The sweeper's entry follows ZEA_SWEEP_INTERVAL of the beat that runs it (not only
+    the one that ran migrate)."""
+    from zea.workflows.schedule import ensure_periodic_tasks
+
+    ensure_periodic_tasks()

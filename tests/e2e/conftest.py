@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, drop_database, make_database
 
 
 def _redis_db() -> int:
@@ -11,14 +11,24 @@ def _redis_db() -> int:
     return 12 + 2 * index
 
 
+@pytest.fixture(scope="session")
+def e2e_template():
+    """One migrated database per test session; each stack starts from a copy of it."""
+    name = f"zea_e2e_template_{os.getpid()}"
+    make_database(name, {k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+    yield name
+    drop_database(name)
+
+
 @pytest.fixture
-def stack(request):
+def stack(request, e2e_template):
     """A fresh stack per test (web, worker, beat not started: the test starts what it needs)."""
     env = getattr(request, "param", {})
     marker = request.node.get_closest_marker("stack_env")
     if marker:
         env = {**env, **marker.kwargs}
-    stack = Stack(request.node.name[:20].lower().replace("[", "_").replace("]", ""), _redis_db(), **env).setup()
+    name = request.node.name[:20].lower().replace("[", "_").replace("]", "")
+    stack = Stack(name, _redis_db(), **env).setup(template=e2e_template)
     yield stack
     stack.teardown()
 

@@ -66,15 +66,21 @@ class Stack:
         self._staff_token = None
 
     # --- lifecycle -----------------------------------------------------------
-    def setup(self):
+    def setup(self, template: str | None = None):
+        """A fresh database: copied from `template` (migrated once per test session), else migrated here."""
         if REDIS_SERVER:
             self.redis_up()
         self.flush_redis()
         with psycopg.connect(dbname="postgres", autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.db_name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.db_name)))
-        self.manage("migrate", "--noinput")
-        self.manage("demo")
+            if template:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(self.db_name), sql.Identifier(template)
+                    )
+                )
+        if not template:
+            make_database(self.db_name, self.env)
         return self
 
     def teardown(self):
@@ -285,6 +291,29 @@ PROFILE = {
     "emergency_contact_name": "Pep",
     "emergency_contact_phone": "+34600333444",
 }
+
+
+def make_database(name: str, env: dict) -> None:
+    """Create, migrate and give a staff login to database `name`."""
+    with psycopg.connect(dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    env = {
+        **env,
+        "DATABASE_URL": f"postgres:///{name}",
+        "DJANGO_SUPERUSER_PASSWORD": STAFF[1],
+        "DJANGO_SETTINGS_MODULE": "zea.settings",
+    }
+    for args in (
+        ["migrate", "--noinput", "-v0"],
+        ["createsuperuser", "--noinput", "--username", STAFF[0], "--email", "admin@zea.example"],
+    ):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 class Platform:

@@ -1,0 +1,64 @@
+"""Shared set-up for benchmarks: a scratch database, Django configured, timing helpers."""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BENCH_DB = os.environ.get("ZEA_BENCH_DB", "zea_bench")
+os.environ["DATABASE_URL"] = f"postgres:///{BENCH_DB}"
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
+os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/11")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zea.settings")
+os.environ.setdefault("DJANGO_DEBUG", "0")
+os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+
+
+def fresh_database():
+    """Drop and re-create the bench database, then migrate it (quietly)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ)
+
+
+def setup_django():
+    import django
+
+    django.setup()
+
+
+def percentile(samples, p):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def summary(samples_ms) -> str:
+    return (
+        f"p50 {percentile(samples_ms, 50):.2f} ms  p99 {percentile(samples_ms, 99):.2f} ms  "
+        f"mean {statistics.fmean(samples_ms):.2f} ms"
+    )
+
+
+def report(name, value, unit, baseline=None, baseline_name="baseline", better="lower"):
+    line = f"{name:<48} {value:>10.2f} {unit}"
+    if baseline:
+        ratio = value / baseline
+        line += f"   | {baseline_name}: {baseline:.2f} {unit}  ratio {ratio:.2f}x"
+    print(line, flush=True)
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
