@@ -26,6 +26,7 @@ class SessionListView(GenericAPIView):
     def get_queryset(self):
         return _sessions_of(self.request.user).order_by("-scheduled_start", "pk")
 
+    @extend_schema(operation_id="sessions_list")
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.SessionSerializer(page, many=True).data)

@@ -13,13 +13,19 @@ os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{_base}"
 os.environ["CELERY_RESULT_BACKEND"] = f"redis://127.0.0.1:6379/{_base + 1}"
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-0f6a1c9e2b8d4a7f9c3e5b1d7a2f8c4e6b0d3a9f")
 
 from zea.settings import *  # noqa: E402,F403
+from zea.settings import DATABASES, REST_FRAMEWORK  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # The one-per-minute throttles would trip the suite; throttling has its own tests.
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"register": "10000/min", "login": "10000/min"}}  # noqa: F405
-DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ZEA_TEST_DB_NAME", "test_zea")}  # noqa: F405
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"register": "10000/min", "login": "10000/min", "login_user": "10000/min"},
+}
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ZEA_TEST_DB_NAME", "test_zea")}
 # Worker threads close their connections after each task, so the test database can be dropped.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import dj_database_url
 
-from zea.conf import env_bool, env_duration, env_int, env_list, env_str
+from zea.conf import ConfigError, env_bool, env_duration, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # --- Core ------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+_DEV_SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -136,6 +137,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "register": env_str("ZEA_THROTTLE_REGISTER", "30/hour"),
         "login": env_str("ZEA_THROTTLE_LOGIN", "60/minute"),
+        # Per username, whatever the address: slows password guessing against one account.
+        "login_user": env_str("ZEA_THROTTLE_LOGIN_USER", "10/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -222,11 +225,19 @@ LOGGING = {
 # --- Production hardening (active when DEBUG is off) ------------------------
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 if not DEBUG:
+    if SECRET_KEY == _DEV_SECRET_KEY:
+        raise ConfigError("DJANGO_SECRET_KEY must be set to a real secret when DJANGO_DEBUG is off")
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto; each can be turned off
+    # for a plain-HTTP deployment on a private network.
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # /healthz/ answers probes over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 
 # The admin's URL prefix (hide it from scanners in production).
 ZEA_ADMIN_PATH = env_str("ZEA_ADMIN_PATH", "admin/").strip("/") + "/"

@@ -1,12 +1,14 @@
 """Auth tokens and coach accounts."""
 
+import hashlib
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from zea.accounts import services
@@ -14,17 +16,34 @@ from zea.accounts.permissions import IsStaff
 from zea.errors import DomainError
 
 
+class LoginUsernameThrottle(SimpleRateThrottle):
+    """Attempts per username, from any address: password guessing against one account
+    is slowed even when spread over many clients."""
+
+    scope = "login_user"
+
+    def get_cache_key(self, request, view):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if not isinstance(username, str) or not username.strip():
+            return None
+        digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()  # no emails in cache keys
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
 class TokenView(APIView):
     """Exchange a username (the email) and password for an API token."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateThrottle, LoginUsernameThrottle]
     throttle_scope = "login"
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+        class Meta:
+            ref_name = "TokenInput"
 
     @extend_schema(
         request=InputSerializer,
@@ -51,6 +70,9 @@ class CoachCreateView(APIView):
         first_name = serializers.CharField(max_length=150)
         last_name = serializers.CharField(max_length=150)
         hourly_rate = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0)
+
+        class Meta:
+            ref_name = "CoachInput"
 
     class OutputSerializer(serializers.Serializer):
         coach_id = serializers.UUIDField(source="id")

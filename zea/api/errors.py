@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,6 +28,10 @@ _DRF_CODES = {
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response({"code": exc.code, "detail": exc.detail, **exc.extra}, status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"code": "request_too_large", "detail": "The request body is larger than this API accepts."}, status=413
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
@@ -63,6 +68,13 @@ def _first_message(detail):
     return None
 
 
+def _has_nul(request) -> bool:
+    try:
+        return any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists())
+    except UnicodeError:
+        return True
+
+
 def json_error(status_code: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail}, status=status_code)
 
@@ -73,12 +85,15 @@ def api_not_found(request, *args, **kwargs):
 
 
 class ApiErrorMiddleware:
-    """Unexpected exceptions under /api/ become a JSON 500, logged with their traceback."""
+    """Under /api/: refuse query strings PostgreSQL cannot store (NUL characters) before
+    any view sees them, and turn unexpected exceptions into a logged JSON 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith("/api/") and _has_nul(request):
+            return json_error(400, "invalid", "NUL characters are not allowed in the query string.")
         return self.get_response(request)
 
     def process_exception(self, request, exception):

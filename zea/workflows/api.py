@@ -66,11 +66,12 @@ class WorkflowListView(GenericAPIView):
     serializer_class = ExecutionSerializer
 
     @extend_schema(
+        operation_id="workflows_list",
         parameters=[
             OpenApiParameter("type", OpenApiTypes.STR, description="onboarding, booking, session or payroll"),
             OpenApiParameter("state", OpenApiTypes.STR),
             OpenApiParameter("overdue", OpenApiTypes.BOOL),
-        ]
+        ],
     )
     def get(self, request):
         params = request.query_params
@@ -78,6 +79,10 @@ class WorkflowListView(GenericAPIView):
         wanted = params.get("type")
         if wanted and wanted not in types:
             raise Invalid(f"Unknown workflow type {wanted!r}; one of {', '.join(types)}.", code="invalid_filter")
+        state = params.get("state")
+        known_states = {value for model in types.values() for value, _ in model._meta.get_field("state").choices}
+        if state and state not in known_states:
+            raise Invalid(f"Unknown state {state!r}.", code="invalid_filter")
         overdue = params.get("overdue")
         if overdue not in (None, "", "true", "false", "1", "0"):
             raise Invalid("overdue must be true or false.", code="invalid_filter")
