@@ -115,7 +115,7 @@ class Stack:
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
-            "2",
+            self.env.get("WEB_CONCURRENCY", "2"),
             "--timeout",
             "30",
             "--graceful-timeout",

@@ -1,7 +1,7 @@
 """Payroll benchmark: a month of 100,000 recorded sessions over 200 coaches, time to a
 ready report (figures, CSV, the email in the outbox) beside the bare aggregate query.
 
-    .venv/bin/python bench/payroll.py [--quick]
+    .venv/bin/python bench/payroll_month.py [--quick]
 
 The month is built in SQL (generate_series), not through the services: users, coaches,
 athletes, slots, bookings and sessions rows, plus the neighbouring months so the month's

@@ -1,0 +1,153 @@
+"""Booking over HTTP through gunicorn: throughput, p50, p99 with 16 concurrent clients
+and no contention, and 64 clients racing for one hot slot; beside a minimal DRF endpoint
+doing one locked UPDATE + INSERT, measured in the same run and the same way.
+
+    .venv/bin/python bench/http_booking.py [--quick] [--workers N]
+"""
+
+import argparse
+import http.client
+import json
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: F401  (environment defaults)
+import stack_bench
+
+
+def post(port, path, body, token):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    payload = json.dumps(body).encode()
+    started = time.perf_counter()
+    conn.request("POST", path, payload, {"Content-Type": "application/json", "Authorization": f"Token {token}"})
+    response = conn.getresponse()
+    data = response.read()
+    elapsed = (time.perf_counter() - started) * 1000
+    conn.close()
+    return response.status, elapsed, data
+
+
+def run_clients(port, plans, barrier=True):
+    """Each plan is one client's list of (path, body, token), sent one after another."""
+    results, lock = [], threading.Lock()
+    gate = threading.Barrier(len(plans)) if barrier else None
+
+    def client(plan):
+        if gate:
+            gate.wait()
+        for path, body, token in plan:
+            status, ms, _ = post(port, path, body, token)
+            with lock:
+                results.append((status, ms))
+
+    threads = [threading.Thread(target=client, args=(plan,)) for plan in plans]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - started
+
+
+def athletes(count, credits):
+    from rest_framework.authtoken.models import Token
+
+    from bookings import services as bookings
+    from onboarding import services as onboarding
+
+    profile = {
+        "date_of_birth": "1995-01-01", "phone": "+34600111222", "sport": "running",
+        "emergency_contact_name": "E", "emergency_contact_phone": "+34600333444",
+    }
+    made = []
+    for i in range(count):
+        tag = f"{time.time_ns()}-{i}"
+        ob, token = onboarding.register(email=f"b{tag}@x.io", password="Bench-pass-2026!", first_name="B", last_name="B")
+        onboarding.update_profile(user=ob.athlete.user, **profile)
+        bookings.grant_credits(athlete_id=ob.athlete.pk, amount=credits, reason="bench", by=None)
+        made.append(Token.objects.get(user=ob.athlete.user).key)
+    return made
+
+
+def slots(count, capacity=1):
+    from django.utils import timezone
+
+    from bookings.models import Slot
+    from zea.accounts.services import create_coach
+
+    coaches = [
+        create_coach(email=f"c{time.time_ns()}-{i}@x.io", password="Bench-pass-2026!", first_name="C",
+                     last_name="C", hourly_rate="30")
+        for i in range(count // 50 + 1)
+    ]
+    start = timezone.now() + timedelta(days=2)
+    rows = [
+        Slot(coach=coaches[i % len(coaches)], starts_at=start + timedelta(hours=i // len(coaches)),
+             ends_at=start + timedelta(hours=i // len(coaches), minutes=50), capacity=capacity)
+        for i in range(count)
+    ]
+    return [str(slot.pk) for slot in Slot.objects.bulk_create(rows)]
+
+
+def summarize(name, results, elapsed, baseline=None):
+    ms = [m for _, m in results]
+    rate = len(results) / elapsed
+    statuses = {}
+    for status, _ in results:
+        statuses[status] = statuses.get(status, 0) + 1
+    p50, p99 = common.percentile(ms, 50), common.percentile(ms, 99)
+    line = f"{name:<44} {rate:8.1f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  statuses {statuses}"
+    if baseline:
+        line += f"\n{'':<44} ratio to baseline: p50 {p50 / baseline[1]:.2f}x  throughput {rate / baseline[0]:.2f}x"
+    print(line, flush=True)
+    return rate, p50, p99, statuses
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--workers", default="4")
+    args = parser.parse_args()
+    per_client, hot_rounds = (30, 3) if args.quick else (150, 10)
+    stack = stack_bench.start_stack("http", WEB_CONCURRENCY=args.workers)
+    try:
+        tokens = athletes(64, credits=per_client * 2 + hot_rounds + 5)
+        free = slots(16 * per_client)
+        hot = slots(hot_rounds, capacity=16)
+        stack.start("web", "worker")
+        port = stack.port
+        print(f"booking over HTTP: gunicorn {args.workers} sync workers, worker concurrency 2; "
+              f"16 clients x {per_client} requests")
+        # Warm up both endpoints (connections, imports).
+        run_clients(port, [[("/bench/baseline/", {}, tokens[i])] * 5 for i in range(4)])
+        base_results, base_elapsed = run_clients(
+            port, [[("/bench/baseline/", {}, tokens[i])] * per_client for i in range(16)]
+        )
+        base = summarize("baseline: locked UPDATE + INSERT (DRF)", base_results, base_elapsed)
+        plans = [
+            [("/api/bookings/", {"slot_id": free[i + 16 * j]}, tokens[i]) for j in range(per_client)]
+            for i in range(16)
+        ]
+        results, elapsed = run_clients(port, plans)
+        summarize("booking, 16 clients, no contention", results, elapsed, base)
+        hot_results = []
+        confirmed = []
+        for slot_id in hot:
+            round_results, _ = run_clients(port, [[("/api/bookings/", {"slot_id": slot_id}, t)] for t in tokens])
+            hot_results += round_results
+            confirmed.append(sum(1 for status, _ in round_results if status == 201))
+        rate, p50, p99, statuses = summarize("booking, 64 clients racing one slot (cap 16)", hot_results, 1.0)
+        print(f"{'':<44} confirmed per slot: {confirmed} (capacity 16); 5xx: "
+              f"{sum(n for s, n in statuses.items() if s >= 500)}")
+        verify = stack.manage("zea", "verify", check=False)
+        print(f"zea verify after the run: exit {verify.returncode}")
+    finally:
+        stack.teardown()
+
+
+if __name__ == "__main__":
+    main()
