@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: F401  (environment defaults)
+import common
 import stack_bench
 
 
@@ -60,34 +60,48 @@ def athletes(count, credits):
     from onboarding import services as onboarding
 
     profile = {
-        "date_of_birth": "1995-01-01", "phone": "+34600111222", "sport": "running",
-        "emergency_contact_name": "E", "emergency_contact_phone": "+34600333444",
+        "date_of_birth": "1995-01-01",
+        "phone": "+34600111222",
+        "sport": "running",
+        "emergency_contact_name": "E",
+        "emergency_contact_phone": "+34600333444",
     }
     made = []
     for i in range(count):
         tag = f"{time.time_ns()}-{i}"
-        ob, token = onboarding.register(email=f"b{tag}@x.io", password="Bench-pass-2026!", first_name="B", last_name="B")
+        ob, token = onboarding.register(
+            email=f"b{tag}@x.io", password="Bench-pass-2026!", first_name="B", last_name="B"
+        )
         onboarding.update_profile(user=ob.athlete.user, **profile)
         bookings.grant_credits(athlete_id=ob.athlete.pk, amount=credits, reason="bench", by=None)
         made.append(Token.objects.get(user=ob.athlete.user).key)
     return made
 
 
-def slots(count, capacity=1):
+def slots(count, capacity=1, start_in=timedelta(days=2)):
     from django.utils import timezone
 
     from bookings.models import Slot
     from zea.accounts.services import create_coach
 
     coaches = [
-        create_coach(email=f"c{time.time_ns()}-{i}@x.io", password="Bench-pass-2026!", first_name="C",
-                     last_name="C", hourly_rate="30")
-        for i in range(count // 50 + 1)
+        create_coach(
+            email=f"c{time.time_ns()}-{i}@x.io",
+            password="Bench-pass-2026!",
+            first_name="C",
+            last_name="C",
+            hourly_rate="30",
+        )
+        for i in range(count // 10 + 1)
     ]
-    start = timezone.now() + timedelta(days=2)
+    start = timezone.now() + start_in
     rows = [
-        Slot(coach=coaches[i % len(coaches)], starts_at=start + timedelta(hours=i // len(coaches)),
-             ends_at=start + timedelta(hours=i // len(coaches), minutes=50), capacity=capacity)
+        Slot(
+            coach=coaches[i % len(coaches)],
+            starts_at=start + timedelta(hours=i // len(coaches)),
+            ends_at=start + timedelta(hours=i // len(coaches), minutes=50),
+            capacity=capacity,
+        )
         for i in range(count)
     ]
     return [str(slot.pk) for slot in Slot.objects.bulk_create(rows)]
@@ -120,8 +134,10 @@ def main():
         hot = slots(hot_rounds, capacity=16)
         stack.start("web", "worker")
         port = stack.port
-        print(f"booking over HTTP: gunicorn {args.workers} sync workers, worker concurrency 2; "
-              f"16 clients x {per_client} requests")
+        print(
+            f"booking over HTTP: gunicorn {args.workers} sync workers, worker concurrency 2; "
+            f"16 clients x {per_client} requests"
+        )
         # Warm up both endpoints (connections, imports).
         run_clients(port, [[("/bench/baseline/", {}, tokens[i])] * 5 for i in range(4)])
         base_results, base_elapsed = run_clients(
@@ -129,8 +145,7 @@ def main():
         )
         base = summarize("baseline: locked UPDATE + INSERT (DRF)", base_results, base_elapsed)
         plans = [
-            [("/api/bookings/", {"slot_id": free[i + 16 * j]}, tokens[i]) for j in range(per_client)]
-            for i in range(16)
+            [("/api/bookings/", {"slot_id": free[i + 16 * j]}, tokens[i]) for j in range(per_client)] for i in range(16)
         ]
         results, elapsed = run_clients(port, plans)
         summarize("booking, 16 clients, no contention", results, elapsed, base)
@@ -141,8 +156,10 @@ def main():
             hot_results += round_results
             confirmed.append(sum(1 for status, _ in round_results if status == 201))
         rate, p50, p99, statuses = summarize("booking, 64 clients racing one slot (cap 16)", hot_results, 1.0)
-        print(f"{'':<44} confirmed per slot: {confirmed} (capacity 16); 5xx: "
-              f"{sum(n for s, n in statuses.items() if s >= 500)}")
+        print(
+            f"{'':<44} confirmed per slot: {confirmed} (capacity 16); 5xx: "
+            f"{sum(n for s, n in statuses.items() if s >= 500)}"
+        )
         verify = stack.manage("zea", "verify", check=False)
         print(f"zea verify after the run: exit {verify.returncode}")
     finally:

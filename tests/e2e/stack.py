@@ -116,6 +116,7 @@ class Stack:
             f"127.0.0.1:{self.port}",
             "--workers",
             self.env.get("WEB_CONCURRENCY", "2"),
+            "--preload",  # as in the Procfile: the workers share the imported code
             "--timeout",
             "30",
             "--graceful-timeout",
@@ -130,6 +131,8 @@ class Stack:
             "INFO",
             "--concurrency",
             "2",
+            "--pool",
+            self.env.get("WORKER_POOL", "threads"),  # as in the Procfile
             "-Q",
             "timers,notifications,reports,default",
             "--without-gossip",
