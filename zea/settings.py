@@ -45,6 +45,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware: Accept-Language (or the language cookie)
+    # picks the request's language; an API user's own preference then wins once DRF has
+    # authenticated them (zea.api.i18n).
+    "zea.api.i18n.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -95,8 +99,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ZEA_TIME_ZONE = env_str("ZEA_TIME_ZONE", "UTC")
 TIME_ZONE = ZEA_TIME_ZONE
 USE_TZ = True
+
+# --- Languages -------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/topics/i18n/translation/
+# English by default; Spanish for Accept-Language: es or a user whose `language` is "es".
 LANGUAGE_CODE = "en"
 USE_I18N = True
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Static files ----------------------------------------------------------
 STATIC_URL = "static/"
@@ -125,9 +135,10 @@ ADMINS = [("ZEA admin", addr) for addr in env_list("DJANGO_ADMINS", ["admin@zea.
 # --- REST framework --------------------------------------------------------
 # https://www.django-rest-framework.org/api-guide/settings/
 REST_FRAMEWORK = {
+    # DRF's own, plus: an authenticated user's `language` becomes the request's language.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "zea.api.i18n.TokenAuthentication",
+        "zea.api.i18n.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -3,13 +3,14 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from zea.accounts.api import CoachCreateView, TokenView
+from zea.accounts.api import CoachCreateView, MeView, TokenView
 from zea.api.errors import api_not_found
 from zea.api.health import healthz
 from zea.workflows.api import WorkflowDetailView, WorkflowListView
 
 api = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
+    path("me/", MeView.as_view(), name="me"),
     path("coaches/", CoachCreateView.as_view(), name="coach-create"),
     path("workflows/", WorkflowListView.as_view(), name="workflow-list"),
     path("workflows/<uuid:execution_id>/", WorkflowDetailView.as_view(), name="workflow-detail"),

@@ -146,6 +146,8 @@ ATHLETE_SELF = row(401, 200, 200, 403, 403, 403)
 
 EXPECTED = {
     ("api/auth/token/", "post"): PUBLIC,
+    ("api/me/", "get"): row(401, 200, 200, 200, 200, 200),
+    ("api/me/", "patch"): row(401, 200, 200, 200, 200, 200),
     ("api/coaches/", "post"): row(401, 403, 403, 403, 403, 201),
     ("api/workflows/", "get"): STAFF_ONLY,
     ("api/workflows/<uuid:execution_id>/", "get"): row(401, 200, 404, 200, 404, 200),

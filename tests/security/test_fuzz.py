@@ -44,6 +44,8 @@ OPERATION_NAMES = [
     "GET /api/workflows/",
     "GET /api/workflows/{execution_id}/",
     "POST /api/auth/token/",
+    "GET /api/me/",
+    "PATCH /api/me/",
     "POST /api/coaches/",
     "POST /api/onboarding/register/",
     "GET /api/onboarding/me/",

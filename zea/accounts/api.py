@@ -1,8 +1,10 @@
-"""Auth tokens and coach accounts."""
+"""Auth tokens, the caller's own account (language preference) and coach accounts."""
 
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -56,9 +58,48 @@ class TokenView(APIView):
             request, username=data.validated_data["username"].strip().lower(), password=data.validated_data["password"]
         )
         if user is None:
-            raise DomainError("Unable to log in with the provided credentials.", code="invalid_credentials")
+            raise DomainError(
+                gettext_lazy("Unable to log in with the provided credentials."), code="invalid_credentials"
+            )
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+class MeView(APIView):
+    """The caller's own account; PATCH sets its language (emails and API messages)."""
+
+    class InputSerializer(serializers.Serializer):
+        language = serializers.ChoiceField(
+            choices=["", *(code for code, _name in settings.LANGUAGES)],
+            required=False,
+            help_text='"en", "es", or "" to follow Accept-Language.',
+        )
+
+        class Meta:
+            ref_name = "MeInput"
+
+    class OutputSerializer(serializers.Serializer):
+        user_id = serializers.IntegerField(source="pk")
+        email = serializers.EmailField()
+        first_name = serializers.CharField()
+        last_name = serializers.CharField()
+        language = serializers.CharField()
+
+        class Meta:
+            ref_name = "MeOutput"
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request):
+        return Response(self.OutputSerializer(request.user).data)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def patch(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = request.user
+        if "language" in data.validated_data:
+            user = services.set_language(user=user, language=data.validated_data["language"])
+        return Response(self.OutputSerializer(user).data)
 
 
 class CoachCreateView(APIView):

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from zea.accounts.models import Coach
 from zea.errors import Conflict, Invalid
@@ -29,7 +30,7 @@ def create_user(*, email: str, password: str, first_name: str, last_name: str, *
     """A login user whose username is its (normalized) email; 409 `email_taken`."""
     email = User.objects.normalize_email(email).strip()
     if email_taken(email):
-        raise Conflict("An account with this email already exists.", code="email_taken")
+        raise Conflict(_("An account with this email already exists."), code="email_taken")
     check_password(password, email=email, first_name=first_name, last_name=last_name)
     try:
         with transaction.atomic():
@@ -43,10 +44,17 @@ def create_user(*, email: str, password: str, first_name: str, last_name: str, *
             )
     except IntegrityError:
         # Lost a race with another registration of the same email.
-        raise Conflict("An account with this email already exists.", code="email_taken") from None
+        raise Conflict(_("An account with this email already exists."), code="email_taken") from None
 
 
 @transaction.atomic
 def create_coach(*, email: str, password: str, first_name: str, last_name: str, hourly_rate: Decimal) -> Coach:
     user = create_user(email=email, password=password, first_name=first_name, last_name=last_name)
     return Coach.objects.create(user=user, hourly_rate=hourly_rate)
+
+
+def set_language(*, user: User, language: str) -> User:
+    """The user's language for emails and API messages; "" follows the client's Accept-Language."""
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
