@@ -2,6 +2,7 @@
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -43,7 +44,7 @@ class SlotListCreateView(GenericAPIView):
         params = {("from_" if k == "from" else k): v for k, v in request.query_params.items()}
         filters = s.SlotFilters(data=params)
         if not filters.is_valid():
-            raise Invalid("Invalid filter.", code="invalid_filter", errors=filters.errors)
+            raise Invalid(_("Invalid filter."), code="invalid_filter", errors=filters.errors)
         wanted = filters.validated_data
         slots = Slot.objects.select_related("coach__user")
         if "coach" in wanted:
@@ -68,7 +69,7 @@ class SlotListCreateView(GenericAPIView):
             if "coach_id" not in fields:
                 coach = getattr(request.user, "coach", None)
                 if coach is None:
-                    raise Invalid("coach_id is required.", code="invalid", errors={"coach_id": ["Required."]})
+                    raise Invalid(_("coach_id is required."), code="invalid", errors={"coach_id": [_("Required.")]})
                 fields["coach_id"] = coach.pk
             slot = services.create_slot(by=request.user, **fields)
             return Response(s.SlotOutput(slot).data, status=status.HTTP_201_CREATED)
@@ -118,7 +119,7 @@ class BookingListCreateView(GenericAPIView):
         state = request.query_params.get("state")
         if state:
             if state not in ("confirmed", "cancelled"):
-                raise Invalid("state is confirmed or cancelled.", code="invalid_filter")
+                raise Invalid(_("state is confirmed or cancelled."), code="invalid_filter")
             bookings = bookings.filter(state=state)
         page = self.paginate_queryset(bookings.order_by("-created_at", "pk"))
         return self.get_paginated_response(s.BookingOutput(page, many=True).data)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
 
 from bookings.models import IdempotencyKey
@@ -28,7 +29,7 @@ MAX_KEY_LENGTH = 255
 class KeyReused(DomainError):
     status = 422
     code = "idempotency_key_reused"
-    detail = "This Idempotency-Key was already used with a different request."
+    detail = _("This Idempotency-Key was already used with a different request.")
 
 
 def fingerprint(request) -> str:
@@ -56,7 +57,10 @@ def respond_once(request, run: Callable[[], Response]) -> Response:
     if not key:
         return run()
     if len(key) > MAX_KEY_LENGTH:
-        raise Invalid(f"{HEADER} is at most {MAX_KEY_LENGTH} characters.", code="invalid_idempotency_key")
+        raise Invalid(
+            _("%(header)s is at most %(limit)s characters.") % {"header": HEADER, "limit": MAX_KEY_LENGTH},
+            code="invalid_idempotency_key",
+        )
     user, digest, now = request.user, fingerprint(request), timezone.now()
     record = _live(user, key, now)
     if record is not None:
@@ -77,7 +81,7 @@ def respond_once(request, run: Callable[[], Response]) -> Response:
     # Lost the race to a concurrent request with the same key, which has committed by now.
     record = _live(user, key, timezone.now())
     if record is None:  # pragma: no cover — it committed and expired in between
-        raise KeyReused("This Idempotency-Key is being used by another request; retry.")
+        raise KeyReused(_("This Idempotency-Key is being used by another request; retry."))
     return _replay(record, digest)
 
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 # --- Slots -------------------------------------------------------------------
@@ -12,7 +13,7 @@ class SlotInput(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
+            raise serializers.ValidationError({"ends_at": [_("Must be after starts_at.")]})
         return attrs
 
 

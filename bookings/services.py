@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, CreditAccount, CreditTransaction, Slot
 from onboarding.models import Onboarding
@@ -44,13 +45,15 @@ def overlapping_slots(*, coach_id, starts_at: datetime, ends_at: datetime, exclu
 def check_slot_times(*, starts_at: datetime, ends_at: datetime, now: datetime | None = None) -> None:
     now = now or timezone.now()
     if starts_at <= now:
-        raise Invalid("A slot must start in the future.", code="slot_in_past", errors={"starts_at": ["In the past."]})
+        raise Invalid(
+            _("A slot must start in the future."), code="slot_in_past", errors={"starts_at": [_("In the past.")]}
+        )
     if ends_at <= starts_at:
         raise Invalid(
-            "A slot must end after it starts.", code="invalid_range", errors={"ends_at": ["Not after start."]}
+            _("A slot must end after it starts."), code="invalid_range", errors={"ends_at": [_("Not after start.")]}
         )
     if ends_at - starts_at > MAX_SLOT_LENGTH:
-        raise Invalid("A slot lasts at most 12 hours.", code="invalid_range", errors={"ends_at": ["Too long."]})
+        raise Invalid(_("A slot lasts at most 12 hours."), code="invalid_range", errors={"ends_at": [_("Too long.")]})
 
 
 @transaction.atomic
@@ -61,11 +64,11 @@ def create_slot(
     if not by.is_staff:
         own = getattr(by, "coach", None)
         if own is None or str(own.pk) != str(coach_id):
-            raise Forbidden("Coaches may only publish their own slots.", code="forbidden")
+            raise Forbidden(_("Coaches may only publish their own slots."), code="forbidden")
     if not Coach.objects.filter(pk=coach_id).exists():
-        raise NotFound("No such coach.", code="coach_not_found")
+        raise NotFound(_("No such coach."), code="coach_not_found")
     check_slot_times(starts_at=starts_at, ends_at=ends_at)
-    overlap = Conflict("The coach already has a slot overlapping this time.", code="slot_overlap")
+    overlap = Conflict(_("The coach already has a slot overlapping this time."), code="slot_overlap")
     if overlapping_slots(coach_id=coach_id, starts_at=starts_at, ends_at=ends_at).exists():
         raise overlap
     try:
@@ -102,9 +105,11 @@ def _post(account: CreditAccount, *, kind: str, amount: int, reason: str, bookin
 @transaction.atomic
 def grant_credits(*, athlete_id, amount: int, reason: str, by: User | None) -> CreditAccount:
     if amount <= 0:
-        raise Invalid("Grant a positive number of credits.", code="invalid_amount", errors={"amount": ["Must be > 0."]})
+        raise Invalid(
+            _("Grant a positive number of credits."), code="invalid_amount", errors={"amount": [_("Must be > 0.")]}
+        )
     if not Athlete.objects.filter(pk=athlete_id).exists():
-        raise NotFound("No such athlete.", code="athlete_not_found")
+        raise NotFound(_("No such athlete."), code="athlete_not_found")
     account = _locked_account(athlete_id, create=True)
     _post(account, kind=Kind.GRANT, amount=amount, reason=reason, by=by)
     return account
@@ -168,26 +173,27 @@ def book_slot(*, user: User, slot_id) -> Booked:
     write the notifications, all or nothing. Locks: the slot, then the credit account."""
     athlete = Athlete.objects.select_related("user").filter(user=user).first()
     if athlete is None:
-        raise Forbidden("Only athletes can book.", code="forbidden")
+        raise Forbidden(_("Only athletes can book."), code="forbidden")
     onboarding_state = Onboarding.objects.filter(athlete=athlete).values_list("state", flat=True).first()
     if onboarding_state != Onboarding.State.COMPLETED:
-        raise Forbidden("Complete your profile before booking.", code="onboarding_incomplete")
+        raise Forbidden(_("Complete your profile before booking."), code="onboarding_incomplete")
     slot = Slot.objects.select_for_update(of=("self",)).select_related("coach__user").filter(pk=slot_id).first()
     if slot is None:
-        raise NotFound("No such slot.", code="slot_not_found")
+        raise NotFound(_("No such slot."), code="slot_not_found")
     if slot.starts_at <= timezone.now():
-        raise Invalid("The slot has already started.", code="slot_started")
+        raise Invalid(_("The slot has already started."), code="slot_started")
     # Under the slot lock nobody else can book or cancel on it, so these reads are stable.
     if Booking.objects.filter(slot=slot, athlete=athlete, state=Booking.State.CONFIRMED).exists():
-        raise Conflict("You already hold a booking on this slot.", code="already_booked")
+        raise Conflict(_("You already hold a booking on this slot."), code="already_booked")
     if slot.booked_count >= slot.capacity:
-        raise Conflict("The slot is full.", code="slot_full")
+        raise Conflict(_("The slot is full."), code="slot_full")
     price = slot.price_credits
     account = _locked_account(athlete.pk, create=False)
     balance = account.balance if account else 0
     if balance < price:
         raise PaymentRequired(
-            f"The slot costs {price} credit(s); your balance is {balance}.",
+            _("The slot costs %(price)s credit(s); your balance is %(balance)s.")
+            % {"price": price, "balance": balance},
             code="insufficient_credits",
             balance=balance,
             price=price,
@@ -226,7 +232,7 @@ def visible_bookings(user: User):
 def get_booking(*, user: User, booking_id) -> Booking:
     booking = visible_bookings(user).filter(pk=booking_id).first()
     if booking is None:
-        raise NotFound("No such booking.", code="booking_not_found")
+        raise NotFound(_("No such booking."), code="booking_not_found")
     return booking
 
 
@@ -234,7 +240,7 @@ def cancel_booking(*, user: User, booking_id) -> Cancelled:
     """Its athlete or staff cancel; others get 404 (or 403 for the slot's coach)."""
     booking = get_booking(user=user, booking_id=booking_id)
     if not (user.is_staff or booking.athlete.user_id == user.pk):
-        raise Forbidden("Only the athlete or staff may cancel a booking.", code="forbidden")
+        raise Forbidden(_("Only the athlete or staff may cancel a booking."), code="forbidden")
     return _cancel(booking, actor=engine.actor_of(user))
 
 
@@ -249,7 +255,7 @@ def _cancel(booking: Booking, *, actor: str, now: datetime | None = None) -> Can
     the session, audit and notify. Locks: the slot, the booking (engine), the account."""
     now = now or timezone.now()
     slot = Slot.objects.select_for_update(of=("self",)).select_related("coach__user").get(pk=booking.slot_id)
-    not_cancellable = Conflict("This booking can no longer be cancelled.", code="not_cancellable")
+    not_cancellable = Conflict(_("This booking can no longer be cancelled."), code="not_cancellable")
     if slot.starts_at <= now:
         raise not_cancellable
     refund = booking.credits_debited if slot.starts_at - now >= settings.ZEA_CANCELLATION_WINDOW else 0

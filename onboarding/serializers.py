@@ -1,6 +1,7 @@
 import re
 from datetime import date
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,22}$")
@@ -9,7 +10,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,22}$")
 def validate_phone(value: str) -> str:
     digits = re.sub(r"\D", "", value)
     if not _PHONE.match(value.strip()) or not 7 <= len(digits) <= 15:
-        raise serializers.ValidationError("Enter a phone number of 7 to 15 digits, e.g. +34 600 123 456.")
+        raise serializers.ValidationError(_("Enter a phone number of 7 to 15 digits, e.g. +34 600 123 456."))
     return value.strip()
 
 
@@ -46,9 +47,9 @@ class ProfileInput(serializers.Serializer):
     def validate_date_of_birth(self, value: date) -> date:
         today = date.today()
         if value >= today:
-            raise serializers.ValidationError("The date of birth must be in the past.")
+            raise serializers.ValidationError(_("The date of birth must be in the past."))
         if value.year < today.year - 120:
-            raise serializers.ValidationError("Enter a real date of birth.")
+            raise serializers.ValidationError(_("Enter a real date of birth."))
         return value
 
 

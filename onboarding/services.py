@@ -5,6 +5,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
 from onboarding.models import Onboarding
@@ -76,7 +77,7 @@ def update_profile(*, user: User, **profile) -> Onboarding:
     in the same transaction. Later edits change no workflow."""
     onboarding = engine.lock(Onboarding, user.athlete.onboarding.pk)
     if onboarding.state == State.EXPIRED:
-        raise Conflict("The onboarding expired; ask the staff to reopen it.", code="onboarding_expired")
+        raise Conflict(_("The onboarding expired; ask the staff to reopen it."), code="onboarding_expired")
     athlete = Athlete.objects.select_for_update().get(pk=onboarding.athlete_id)
     for name, value in profile.items():
         setattr(athlete, name, value)

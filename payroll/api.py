@@ -1,6 +1,7 @@
 """Payroll endpoints (staff only)."""
 
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -19,7 +20,7 @@ from zea.workflows.engine import actor_of
 def _report(report_id) -> PayrollReport:
     report = PayrollReport.objects.filter(pk=report_id).first()
     if report is None:
-        raise NotFound("No such payroll report.")
+        raise NotFound(_("No such payroll report."))
     return report
 
 
@@ -62,7 +63,10 @@ class ReportCsvView(APIView):
     def get(self, request, report_id):
         report = _report(report_id)
         if report.state != PayrollReport.State.READY:
-            raise Conflict(f"The report is {report.state}; the CSV exists once it is ready.", code="report_not_ready")
+            raise Conflict(
+                _("The report is %(state)s; the CSV exists once it is ready.") % {"state": report.state},
+                code="report_not_ready",
+            )
         response = HttpResponse(services.csv_bytes(report_id=report.pk), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="payroll-{report.month_label}.csv"'
         return response

@@ -1,6 +1,7 @@
 import re
 from datetime import date
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from payroll import services
@@ -15,10 +16,10 @@ class ReportRequestInput(serializers.Serializer):
     def validate_month(self, value: str) -> date:
         match = _MONTH.match(value)
         if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
-            raise serializers.ValidationError("Use YYYY-MM, e.g. 2026-10.")
+            raise serializers.ValidationError(_("Use YYYY-MM, e.g. 2026-10."))
         month = date(int(match.group(1)), int(match.group(2)), 1)
         if month > services.local_today().replace(day=1):
-            raise serializers.ValidationError("That month has not started yet.")
+            raise serializers.ValidationError(_("That month has not started yet."))
         return month
 
 

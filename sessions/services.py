@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from sessions.models import Review, TrainingSession
 from zea.errors import Conflict, Invalid, NotFound
@@ -33,6 +34,15 @@ def chord_stall() -> timedelta:
 
 
 CLOSED_CODES = {Kind.FEEDBACK: "feedback_closed", Kind.EVALUATION: "evaluation_closed"}
+# One whole sentence per branch, so each translates as a whole.
+NOT_OPEN_DETAILS = {
+    Kind.FEEDBACK: _("This session is not open for feedback."),
+    Kind.EVALUATION: _("This session is not open for evaluation."),
+}
+CLOSED_DETAILS = {
+    Kind.FEEDBACK: _("The feedback for this session is closed (%(state)s)."),
+    Kind.EVALUATION: _("The evaluation for this session is closed (%(state)s)."),
+}
 
 
 @transaction.atomic
@@ -73,29 +83,32 @@ def payable_minutes(started_at: datetime, ended_at: datetime) -> int:
 
 def _check_times(session: TrainingSession, started_at: datetime, ended_at: datetime, now: datetime) -> None:
     if ended_at <= started_at:
-        raise Invalid("ended_at must be after started_at.", code="invalid_time_range")
+        raise Invalid(_("ended_at must be after started_at."), code="invalid_time_range")
     if ended_at > now + CLOCK_SKEW:
-        raise Invalid("A session cannot end in the future.", code="time_in_future")
+        raise Invalid(_("A session cannot end in the future."), code="time_in_future")
     if ended_at - started_at > MAX_DURATION:
-        raise Invalid("A session lasts at most 12 hours.", code="session_too_long")
+        raise Invalid(_("A session lasts at most 12 hours."), code="session_too_long")
     window = settings.ZEA_SESSION_SHIFT_WINDOW
     if abs(started_at - session.scheduled_start) > window:
         hours = int(window.total_seconds() // 3600)
-        raise Invalid(f"started_at must lie within {hours} hours of the scheduled start.", code="too_far_from_schedule")
+        raise Invalid(
+            _("started_at must lie within %(hours)s hours of the scheduled start.") % {"hours": hours},
+            code="too_far_from_schedule",
+        )
 
 
 def session_for(user, session_id, *, as_coach: bool = False, as_athlete: bool = False) -> TrainingSession:
     """The session if `user` may act on it in that role (staff see all); 404 otherwise."""
     session = TrainingSession.objects.select_related("coach", "athlete").filter(pk=session_id).first()
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     allowed = (
         (as_coach and session.coach.user_id == user.pk)
         or (as_athlete and session.athlete.user_id == user.pk)
         or (not as_coach and not as_athlete and (user.is_staff or session.is_party(user)))
     )
     if not allowed:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return session
 
 
@@ -106,9 +119,9 @@ def record_time(*, session: TrainingSession, started_at: datetime, ended_at: dat
     now = timezone.now()
     locked = engine.lock(TrainingSession, session.pk)
     if locked.state == State.CANCELLED:
-        raise Conflict("The session was cancelled.", code="session_cancelled")
+        raise Conflict(_("The session was cancelled."), code="session_cancelled")
     if locked.state != State.SCHEDULED:
-        raise Conflict("The real time of this session is already recorded.", code="time_already_recorded")
+        raise Conflict(_("The real time of this session is already recorded."), code="time_already_recorded")
     _check_times(locked, started_at, ended_at, now)
     minutes = payable_minutes(started_at, ended_at)
     recorded = engine.transition(
@@ -207,7 +220,7 @@ def submit_review(*, session: TrainingSession, kind: str, rating: int, text: str
         # Submitted before the chord got to it: open the branch here (idempotent).
         review = open_review(session.pk, kind)
     if review is None:
-        raise Conflict(f"This session is not open for {kind}.", code=CLOSED_CODES[kind])
+        raise Conflict(NOT_OPEN_DETAILS[kind], code=CLOSED_CODES[kind])
     review = engine.transition(
         review,
         "submit",
@@ -215,7 +228,7 @@ def submit_review(*, session: TrainingSession, kind: str, rating: int, text: str
         data={"kind": kind},
         args={"rating": rating, "text": text, "submitted_at": timezone.now()},
         refused_code=CLOSED_CODES[kind],
-        refused_detail=f"The {kind} for this session is closed ({review.state}).",
+        refused_detail=CLOSED_DETAILS[kind] % {"state": review.state},
     )
     _after_branch_ended(review)
     return review

@@ -1,4 +1,10 @@
-"""Domain errors: raised by services, rendered by the one API exception handler."""
+"""Domain errors: raised by services, rendered by the one API exception handler.
+
+`detail` is translatable (gettext_lazy at the raise site): it is rendered in the
+request's language; `code` never is.
+"""
+
+from django.utils.translation import gettext_lazy as _
 
 
 class DomainError(Exception):
@@ -6,7 +12,7 @@ class DomainError(Exception):
 
     status = 400
     code = "invalid"
-    detail = "The request cannot be processed."
+    detail = _("The request cannot be processed.")
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, **extra):
         self.detail = detail or self.detail
@@ -32,7 +38,7 @@ class Forbidden(DomainError):
 class NotFound(DomainError):
     status = 404
     code = "not_found"
-    detail = "Not found."
+    detail = _("Not found.")
 
 
 class Conflict(DomainError):

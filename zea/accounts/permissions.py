@@ -1,31 +1,32 @@
 """DRF permissions by role."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 
 class IsStaff(BasePermission):
-    message = "Staff only."
+    message = _("Staff only.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
 class IsAthlete(BasePermission):
-    message = "Athletes only."
+    message = _("Athletes only.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and request.user.is_athlete)
 
 
 class IsCoach(BasePermission):
-    message = "Coaches only."
+    message = _("Coaches only.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and request.user.is_coach)
 
 
 class IsStaffOrCoach(BasePermission):
-    message = "Staff or coaches only."
+    message = _("Staff or coaches only.")
 
     def has_permission(self, request, view):
         user = request.user

@@ -1,9 +1,15 @@
-"""One way to render errors under /api/: JSON with `code` and `detail` (+ field errors)."""
+"""One way to render errors under /api/: JSON with `code` and `detail` (+ field errors).
+
+`detail` and field messages are rendered in the request's language (see zea.api.i18n);
+`code` is never translated.
+"""
 
 import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -27,10 +33,11 @@ _DRF_CODES = {
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return Response({"code": exc.code, "detail": exc.detail, **exc.extra}, status=exc.status)
+        # Lazy messages become text here, in the language active for this request.
+        return Response({"code": exc.code, "detail": str(exc.detail), **_text(exc.extra)}, status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"code": "request_too_large", "detail": "The request body is larger than this API accepts."}, status=413
+            {"code": "request_too_large", "detail": _("The request body is larger than this API accepts.")}, status=413
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -40,7 +47,7 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         response.data = {
             "code": "invalid",
-            "detail": _first_message(exc.detail) or "Invalid input.",
+            "detail": _first_message(exc.detail) or _("Invalid input."),
             "errors": exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail},
         }
         return response
@@ -50,6 +57,17 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         response.data["retry_after"] = int(exc.wait)
     return response
+
+
+def _text(value):
+    """`value` with every lazy (translatable) string in it turned into text."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_text(item) for item in value]
+    return value
 
 
 def _first_message(detail):
@@ -81,7 +99,7 @@ def json_error(status_code: int, code: str, detail: str) -> JsonResponse:
 
 def api_not_found(request, *args, **kwargs):
     """Unknown paths under /api/ answer JSON like everything else there."""
-    return json_error(status.HTTP_404_NOT_FOUND, "not_found", f"No endpoint at {request.path}.")
+    return json_error(status.HTTP_404_NOT_FOUND, "not_found", _("No endpoint at %(path)s.") % {"path": request.path})
 
 
 class ApiErrorMiddleware:
@@ -93,11 +111,11 @@ class ApiErrorMiddleware:
 
     def __call__(self, request):
         if request.path.startswith("/api/") and _has_nul(request):
-            return json_error(400, "invalid", "NUL characters are not allowed in the query string.")
+            return json_error(400, "invalid", _("NUL characters are not allowed in the query string."))
         return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):
             return None
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, "server_error", "Something went wrong on our side; it was logged.")
+        return json_error(500, "server_error", _("Something went wrong on our side; it was logged."))

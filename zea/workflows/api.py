@@ -2,6 +2,7 @@
 
 from django.db.models import CharField, Value
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -43,7 +44,7 @@ class WorkflowDetailView(APIView):
     def get(self, request, execution_id):
         workflow = find_execution(execution_id)
         if workflow is None or not (request.user.is_staff or workflow.is_party(request.user)):
-            raise NotFound("No such workflow execution.")
+            raise NotFound(_("No such workflow execution."))
         events = AuditEvent.objects.filter(execution_id=workflow.pk).order_by("seq")
         return Response(
             TimelineSerializer(
@@ -78,14 +79,17 @@ class WorkflowListView(GenericAPIView):
         types = workflow_types()
         wanted = params.get("type")
         if wanted and wanted not in types:
-            raise Invalid(f"Unknown workflow type {wanted!r}; one of {', '.join(types)}.", code="invalid_filter")
+            raise Invalid(
+                _("Unknown workflow type %(type)r; one of %(types)s.") % {"type": wanted, "types": ", ".join(types)},
+                code="invalid_filter",
+            )
         state = params.get("state")
         known_states = {value for model in types.values() for value, _ in model._meta.get_field("state").choices}
         if state and state not in known_states:
-            raise Invalid(f"Unknown state {state!r}.", code="invalid_filter")
+            raise Invalid(_("Unknown state %(state)r.") % {"state": state}, code="invalid_filter")
         overdue = params.get("overdue")
         if overdue not in (None, "", "true", "false", "1", "0"):
-            raise Invalid("overdue must be true or false.", code="invalid_filter")
+            raise Invalid(_("overdue must be true or false."), code="invalid_filter")
         now = timezone.now()
         parts = []
         for workflow_type, model in types.items():

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from zea.errors import NotFound, TransitionNotAllowed
@@ -100,13 +101,15 @@ def transition(
     model = type(workflow)
     locked = lock(model, workflow.pk)
     if locked is None:
-        raise NotFound(f"No {model.workflow_type} execution {workflow.pk}.")
+        raise NotFound(_("No %(workflow)s execution %(id)s.") % {"workflow": model.workflow_type, "id": workflow.pk})
     method = getattr(locked, name, None)
     if method is None or not hasattr(method, "_django_fsm"):
         raise ValueError(f"{model.__name__} has no transition {name!r}")
     if not can_proceed(method):
         raise TransitionNotAllowed(
-            refused_detail or f"Cannot {name.replace('_', ' ')} a {model.workflow_type} in state {locked.state!r}.",
+            refused_detail
+            or _("Cannot %(transition)s a %(workflow)s in state %(state)r.")
+            % {"transition": name.replace("_", " "), "workflow": model.workflow_type, "state": locked.state},
             code=refused_code,
             state=locked.state,
         )
