@@ -21,9 +21,15 @@ def workflow_model(workflow_type: str) -> type[Workflow]:
 
 
 def find_execution(execution_id) -> Workflow | None:
-    """The workflow row with this execution id, whatever its type."""
-    for model in workflow_types().values():
-        found = model.objects.filter(pk=execution_id).first()
-        if found is not None:
-            return found
-    return None
+    """The workflow row with this execution id, whatever its type: one query finds the
+    type (a UNION over the workflow tables' primary keys), one reads the row."""
+    from django.db.models import CharField, Value
+
+    lookups = [
+        model.objects.filter(pk=execution_id).order_by().values_list(Value(name, output_field=CharField()))
+        for name, model in workflow_types().items()
+    ]
+    found = list(lookups[0].union(*lookups[1:], all=True)[:1]) if len(lookups) > 1 else list(lookups[0][:1])
+    if not found:
+        return None
+    return workflow_types()[found[0][0]].objects.filter(pk=execution_id).first()
