@@ -51,37 +51,35 @@ class RecordTimeView(APIView):
         return Response(s.SessionSerializer(session).data)
 
 
-class FeedbackView(APIView):
+class _ReviewView(APIView):
+    """Submit one branch: its party only (others 404), the text under its own name."""
+
+    kind: str
+    input_serializer: type
+    text_field: str
+    party: dict
+
+    def post(self, request, session_id):
+        session = services.session_for(request.user, session_id, **self.party)
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = services.submit_review(
+            session=session,
+            kind=self.kind,
+            rating=data.validated_data["rating"],
+            text=data.validated_data[self.text_field],
+            actor=actor_of(request.user),
+        )
+        return Response(s.ReviewOutput(review).data)
+
+
+@extend_schema(request=s.FeedbackInput, responses=s.ReviewOutput)
+class FeedbackView(_ReviewView):
     permission_classes = [IsAthlete]
-
-    @extend_schema(request=s.FeedbackInput, responses=s.ReviewOutput)
-    def post(self, request, session_id):
-        session = services.session_for(request.user, session_id, as_athlete=True)
-        data = s.FeedbackInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = services.submit_review(
-            session=session,
-            kind=Review.Kind.FEEDBACK,
-            rating=data.validated_data["rating"],
-            text=data.validated_data["comment"],
-            actor=actor_of(request.user),
-        )
-        return Response(s.ReviewOutput(review).data)
+    kind, input_serializer, text_field, party = Review.Kind.FEEDBACK, s.FeedbackInput, "comment", {"as_athlete": True}
 
 
-class EvaluationView(APIView):
+@extend_schema(request=s.EvaluationInput, responses=s.ReviewOutput)
+class EvaluationView(_ReviewView):
     permission_classes = [IsCoach]
-
-    @extend_schema(request=s.EvaluationInput, responses=s.ReviewOutput)
-    def post(self, request, session_id):
-        session = services.session_for(request.user, session_id, as_coach=True)
-        data = s.EvaluationInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = services.submit_review(
-            session=session,
-            kind=Review.Kind.EVALUATION,
-            rating=data.validated_data["rating"],
-            text=data.validated_data["notes"],
-            actor=actor_of(request.user),
-        )
-        return Response(s.ReviewOutput(review).data)
+    kind, input_serializer, text_field, party = Review.Kind.EVALUATION, s.EvaluationInput, "notes", {"as_coach": True}

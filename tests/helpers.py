@@ -10,3 +10,30 @@ def wait_until(predicate, timeout=15.0, interval=0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def race(*actions):
+    """Run `actions` in threads released together (real transactions); return what each
+    raised, or None. Each thread closes its own database connection."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(len(actions))
+    outcomes = [None] * len(actions)
+
+    def run(index, action):
+        barrier.wait(timeout=30)
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 — handed to the test, which asserts on it
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes

@@ -1,17 +1,16 @@
 """Athlete onboarding: register, complete the profile within the deadline, or expire."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from onboarding import services
 from onboarding.models import Onboarding
 from tests.conftest import PASSWORD, PROFILE, client_for, register_athlete
+from tests.helpers import race
 from zea.accounts.models import User
 from zea.errors import DomainError
 from zea.workflows import sweeper, timers
@@ -120,32 +119,13 @@ def _race_profile_against_deadline():
     """Release a profile completion and the deadline timer together; return the onboarding."""
     onboarding = register_athlete()
     deadline = Timer.objects.get(execution_id=onboarding.pk, name="deadline")
-    barrier = threading.Barrier(2)
-    refusals = []
-
-    def complete():
-        barrier.wait()
-        try:
-            services.update_profile(user=onboarding.athlete.user, **PROFILE)
-        except DomainError as exc:
-            refusals.append(exc.code)
-        finally:
-            connection.close()
-
-    def fire():
-        barrier.wait()
-        try:
-            timers.fire(deadline.pk, now=deadline.due_at)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=complete), threading.Thread(target=fire)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    completed, fired = race(
+        lambda: services.update_profile(user=onboarding.athlete.user, **PROFILE),
+        lambda: timers.fire(deadline.pk, now=deadline.due_at),
+    )
+    assert fired is None, fired
     deadline.refresh_from_db()
-    return onboarding, deadline, refusals
+    return onboarding, deadline, [completed.code] if isinstance(completed, DomainError) else []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,15 +1,14 @@
 """Session completion: real time at once, two review branches in parallel, completed once."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 
 from sessions import services
 from sessions.models import Review, TrainingSession
+from tests.helpers import race
 from tests.sessions.conftest import open_branches, record, times
 from zea.errors import DomainError
 from zea.workflows import sweeper, timers, verify
@@ -170,31 +169,12 @@ def _race_feedback_against_its_deadline(coach):
     session = open_branches(record(book_session(coach)))
     review = Review.objects.get(session=session, kind="feedback")
     timer = Timer.objects.get(execution_id=review.pk, name="deadline")
-    barrier = threading.Barrier(2)
-    refusals = []
-
-    def submit():
-        barrier.wait()
-        try:
-            services.submit_review(session=session, kind="feedback", rating=5, text="", actor="user:0")
-        except DomainError as exc:
-            refusals.append(exc.code)
-        finally:
-            connection.close()
-
-    def fire():
-        barrier.wait()
-        try:
-            timers.fire(timer.pk, now=timer.due_at)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit), threading.Thread(target=fire)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return review, refusals
+    submitted, fired = race(
+        lambda: services.submit_review(session=session, kind="feedback", rating=5, text="", actor="user:0"),
+        lambda: timers.fire(timer.pk, now=timer.due_at),
+    )
+    assert fired is None, fired
+    return review, [submitted.code] if isinstance(submitted, DomainError) else []
 
 
 @pytest.mark.django_db(transaction=True)
