@@ -150,8 +150,6 @@ class Booking(Workflow):
             return False
         return user.pk in (self.athlete.user_id, self.slot.coach.user_id)
 
-    # `field=state` (the object, not the name): with the name, the abstract Workflow.state's
-    # class_prepared handler claims the method first and this field's admin sees no transitions.
     @transition(
         field=state,
         source=State.CONFIRMED,
