@@ -45,7 +45,7 @@ CLOSED_DETAILS = {
 }
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def schedule_for_booking(*, booking, actor: str) -> TrainingSession:
     """Start the session of a just-confirmed booking (called inside the booking's transaction)."""
     slot = booking.slot
@@ -61,7 +61,7 @@ def schedule_for_booking(*, booking, actor: str) -> TrainingSession:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def cancel_for_booking(*, booking, actor: str) -> TrainingSession | None:
     """Cancel the session of a cancelled booking; a no-op when it is already cancelled."""
     session = TrainingSession.objects.filter(booking=booking).first()

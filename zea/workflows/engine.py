@@ -58,7 +58,9 @@ def lock(model: type[Workflow], execution_id, *, skip_locked: bool = False) -> W
     return model.objects.select_for_update(skip_locked=skip_locked).filter(pk=execution_id).first()
 
 
-@transaction.atomic
+# No savepoint when nested: a failure aborts the caller's transaction anyway, and
+# savepoints cost two round trips each on every booking.
+@transaction.atomic(savepoint=False)
 def start(
     model: type[Workflow],
     *,
@@ -79,7 +81,6 @@ def start(
     return workflow
 
 
-@transaction.atomic
 def transition(
     workflow: Workflow,
     name: str,
@@ -98,15 +99,38 @@ def transition(
     Refuses with `TransitionNotAllowed` (409; `refused_code` if given) when the current
     state does not allow it. Entering a final state cancels every pending timer.
     """
+    # The refusal is raised after the block: nothing was written yet, so the caller's
+    # transaction stays usable (no savepoint needed, see `start`).
+    with transaction.atomic(savepoint=False):
+        locked, refusal = _transition(
+            workflow,
+            name,
+            actor=actor,
+            data=data,
+            schedule=schedule,
+            cancel=cancel,
+            emails=emails,
+            refused_code=refused_code,
+            refused_detail=refused_detail,
+            args=args,
+        )
+    if refusal is not None:
+        raise refusal
+    return locked
+
+
+def _transition(workflow, name, *, actor, data, schedule, cancel, emails, refused_code, refused_detail, args):
     model = type(workflow)
     locked = lock(model, workflow.pk)
     if locked is None:
-        raise NotFound(_("No %(workflow)s execution %(id)s.") % {"workflow": model.workflow_type, "id": workflow.pk})
+        return None, NotFound(
+            _("No %(workflow)s execution %(id)s.") % {"workflow": model.workflow_type, "id": workflow.pk}
+        )
     method = getattr(locked, name, None)
     if method is None or not hasattr(method, "_django_fsm"):
         raise ValueError(f"{model.__name__} has no transition {name!r}")
     if not can_proceed(method):
-        raise TransitionNotAllowed(
+        return locked, TransitionNotAllowed(
             refused_detail
             or _("Cannot %(transition)s a %(workflow)s in state %(state)r.")
             % {"transition": name.replace("_", " "), "workflow": model.workflow_type, "state": locked.state},
@@ -121,7 +145,7 @@ def transition(
     if locked.is_final:
         cancel = ALL
     _effects(locked, schedule=schedule, cancel=cancel, emails=emails)
-    return locked
+    return locked, None
 
 
 def bulk_transition(
