@@ -6,6 +6,7 @@ no-op task and of a 2+1 no-op chord, measured in the same run.
 """
 
 import argparse
+import os
 import sys
 import time
 from datetime import timedelta
@@ -96,7 +97,8 @@ def main():
         single, chords = celery_round_trips(n)
         notes = notification_latency(n)
         chorded = chord_latency(n)
-        print(f"latency through a real worker (prefork, concurrency 2), {n} samples each")
+        pool = os.environ.get("WORKER_POOL", "threads")
+        print(f"latency through a real worker ({pool} pool, concurrency 2), {n} samples each")
         common.report(
             "commit → email handed to the backend, p50",
             common.percentile(notes, 50),
