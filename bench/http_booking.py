@@ -107,6 +107,28 @@ def slots(count, capacity=1, start_in=timedelta(days=2)):
     return [str(slot.pk) for slot in Slot.objects.bulk_create(rows)]
 
 
+def cpu_seconds(stack) -> dict:
+    """CPU time used so far by each process group of the stack (utime + stime)."""
+    import os
+    from pathlib import Path
+
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {}
+    for name, proc in stack.procs.items():
+        used = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == proc.pid:
+                used += int(fields[11]) + int(fields[12])
+        totals[name] = used / tick
+    return totals
+
+
 def summarize(name, results, elapsed, baseline=None):
     ms = [m for _, m in results]
     rate = len(results) / elapsed
@@ -125,6 +147,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", default="4")
+    parser.add_argument("--no-worker", action="store_true", help="no Celery worker: emails wait in the outbox")
     args = parser.parse_args()
     per_client, hot_rounds = (30, 3) if args.quick else (150, 10)
     stack = stack_bench.start_stack("http", WEB_CONCURRENCY=args.workers)
@@ -132,7 +155,7 @@ def main():
         tokens = athletes(64, credits=per_client * 2 + hot_rounds + 5)
         free = slots(16 * per_client)
         hot = slots(hot_rounds, capacity=16)
-        stack.start("web", "worker")
+        stack.start("web", *([] if args.no_worker else ["worker"]))
         port = stack.port
         print(
             f"booking over HTTP: gunicorn {args.workers} sync workers, worker concurrency 2; "
@@ -147,8 +170,12 @@ def main():
         plans = [
             [("/api/bookings/", {"slot_id": free[i + 16 * j]}, tokens[i]) for j in range(per_client)] for i in range(16)
         ]
+        before = cpu_seconds(stack)
         results, elapsed = run_clients(port, plans)
+        after = cpu_seconds(stack)
         summarize("booking, 16 clients, no contention", results, elapsed, base)
+        per_booking = {name: (after[name] - before[name]) * 1000 / len(results) for name in after}
+        print(f"{'':<44} CPU per booking: " + ", ".join(f"{n} {ms:.1f} ms" for n, ms in per_booking.items()))
         hot_results = []
         confirmed = []
         for slot_id in hot:

@@ -1,5 +1,6 @@
 """Time stamps shared by the bench process and the stack's processes, kept in Redis."""
 
+import functools
 import time
 
 import redis
@@ -9,6 +10,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 KEY = "bench:sent"
 
 
+@functools.cache
 def client():
     return redis.Redis.from_url(settings.CELERY_BROKER_URL)
 
