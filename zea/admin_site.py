@@ -1,7 +1,7 @@
-"""The operators' pages on the default admin site: the dashboard and the state diagrams.
+"""The admin site: Django's, plus the operators' pages (dashboard, state diagrams).
 
-They are added to `admin.site` rather than a custom AdminSite subclass so every app's
-`@admin.register` keeps working unchanged and no setting has to name a site class.
+Installed as the default site (`zea.apps.ZeaAdminConfig`), so every app's
+`@admin.register` lands on it unchanged.
 """
 
 from django.contrib import admin
@@ -32,19 +32,13 @@ def diagrams_view(request):
     return TemplateResponse(request, "admin/workflows/diagrams.html", context)
 
 
-def _with_operator_pages(get_urls):
-    def urls():
+class ZeaAdminSite(admin.AdminSite):
+    site_header = "ZEA Sport administration"
+    site_title = "ZEA Sport"
+
+    def get_urls(self):
         return [
-            path("dashboard/", admin.site.admin_view(dashboard_view), name="zea_dashboard"),
-            path("diagrams/", admin.site.admin_view(diagrams_view), name="zea_diagrams"),
-            *get_urls(),
+            path("dashboard/", self.admin_view(dashboard_view), name="zea_dashboard"),
+            path("diagrams/", self.admin_view(diagrams_view), name="zea_diagrams"),
+            *super().get_urls(),
         ]
-
-    return urls
-
-
-def install():
-    """Idempotent: add the pages once, however often the admin modules are imported."""
-    if not getattr(admin.site, "_zea_pages", False):
-        admin.site.get_urls = _with_operator_pages(admin.site.get_urls)
-        admin.site._zea_pages = True

@@ -16,14 +16,11 @@ from django.utils.safestring import mark_safe
 from django_fsm import TransitionNotAllowed as FSMTransitionNotAllowed
 from django_fsm.admin import FSMAdminMixin
 
-from zea import admin_site
 from zea.errors import DomainError
 from zea.workflows import dashboard, diagrams, engine
 from zea.workflows.models import AuditEvent, OutboxMessage, Timer, Workflow
 from zea.workflows.registry import workflow_types
 from zea.workflows.status import deadline_of, overdue_deadline
-
-admin_site.install()
 
 
 class OverdueFilter(admin.SimpleListFilter):
