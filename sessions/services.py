@@ -131,7 +131,9 @@ def record_time(*, session: TrainingSession, started_at: datetime, ended_at: dat
         data={"payable_minutes": minutes},
         args={"started_at": started_at, "ended_at": ended_at, "payable_minutes": minutes, "recorded_at": now},
     )
-    transaction.on_commit(lambda: launch_reviews(recorded.pk))
+    # The chord is built by a worker, not here: a process that starts a chord subscribes to
+    # its results in Redis, and a request must never wait on Redis (see dispatch).
+    transaction.on_commit(lambda: dispatch.safe_send("sessions.tasks.launch_reviews", args=[str(recorded.pk)]))
     return recorded
 
 
@@ -139,13 +141,10 @@ def launch_reviews(session_id) -> None:
     """Open both branches in parallel: a chord whose body moves the session on. Losing it
     loses nothing: the sweeper opens whatever is missing (see repair_stalled)."""
     sig = current_app.signature
-    dispatch.guarded(
-        "review chord",
-        lambda: chord(
-            [sig("sessions.tasks.open_review", args=[str(session_id), kind]) for kind in Kind.values],
-            sig("sessions.tasks.reviews_opened", args=[str(session_id)], immutable=True),
-        ).apply_async(),
-    )
+    chord(
+        [sig("sessions.tasks.open_review", args=[str(session_id), kind]) for kind in Kind.values],
+        sig("sessions.tasks.reviews_opened", args=[str(session_id)], immutable=True),
+    ).apply_async()
 
 
 def _deadline(session: TrainingSession, kind: str) -> datetime:

@@ -5,6 +5,11 @@ from celery import shared_task
 from sessions import services
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def launch_reviews(session_id: str) -> None:
+    services.launch_reviews(session_id)
+
+
 @shared_task(acks_late=True, ignore_result=False)
 def open_review(session_id: str, kind: str) -> str | None:
     # A chord member: its result must be stored for the body to run.

@@ -18,7 +18,7 @@ app.autodiscover_tasks()
 @worker_ready.connect
 def sweep_at_worker_start(sender=None, **kwargs):
     """Fire whatever came due while no worker was running (timers lost with Redis too)."""
-    sender.app.send_task("zea.workflows.tasks.sweep", queue="timers")
+    sender.app.send_task("zea.workflows.tasks.sweep", queue="timers", ignore_result=True)
 
 
 @beat_init.connect

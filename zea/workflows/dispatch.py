@@ -66,6 +66,10 @@ def send_outbox(message_ids: list[int]) -> bool:
 
 
 def safe_send(task_name: str, **options) -> bool:
+    # Fire and forget: with a result wanted, Celery's Redis backend would subscribe this
+    # process to the result channel, and a request would then block reconnecting to a
+    # dead Redis (its retry loop) instead of failing fast.
+    options.setdefault("ignore_result", True)
     return guarded(task_name, lambda: current_app.send_task(task_name, **options))
 
 
