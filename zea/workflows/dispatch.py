@@ -43,26 +43,26 @@ def _send_timers(timers) -> None:
         safe_send("zea.workflows.tasks.fire_timer", args=[timer.pk], eta=timer.due_at)
 
 
-# Up to this many emails go out as one task each (a group, delivered in parallel); a
-# larger batch (a sweep after an outage) goes in chunks, one message per chunk, so
-# publishing cannot become the bottleneck.
+# Up to this many emails go out as one task each, delivered in parallel by the worker's
+# threads; a larger batch (a sweep after an outage) goes in chunks, one message per
+# chunk, so publishing cannot become the bottleneck. Not a Celery `group`: a group tracks
+# its results, which subscribes this process to Redis' result channel (see safe_send).
 GROUP_LIMIT = 16
 CHUNK = 100
 
 
 def send_outbox(message_ids: list[int]) -> bool:
-    """Deliver these outbox rows: in parallel for a few, in chunks for many."""
+    """Deliver these outbox rows: one task each for a few, chunks for many."""
     if not message_ids:
         return True
-    from celery import group
-
     if len(message_ids) <= GROUP_LIMIT:
-        deliver = current_app.signature("zea.workflows.tasks.deliver_outbox")
-        signatures = [deliver.clone(args=[pk]) for pk in message_ids]
+        sends = [("zea.workflows.tasks.deliver_outbox", [pk]) for pk in message_ids]
     else:
-        deliver = current_app.signature("zea.workflows.tasks.deliver_outbox_batch")
-        signatures = [deliver.clone(args=[message_ids[i : i + CHUNK]]) for i in range(0, len(message_ids), CHUNK)]
-    return guarded("outbox delivery", lambda: group(signatures).apply_async())
+        sends = [
+            ("zea.workflows.tasks.deliver_outbox_batch", [message_ids[i : i + CHUNK]])
+            for i in range(0, len(message_ids), CHUNK)
+        ]
+    return all([safe_send(name, args=args) for name, args in sends])
 
 
 def safe_send(task_name: str, **options) -> bool:
