@@ -24,6 +24,17 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
+def _create_once(request, input_serializer, create, output_serializer) -> Response:
+    """Validate, create through a service, answer 201; once per Idempotency-Key."""
+
+    def run():
+        data = input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(output_serializer(create(dict(data.validated_data))).data, status=status.HTTP_201_CREATED)
+
+    return idempotency.respond_once(request, run)
+
+
 class SlotListCreateView(GenericAPIView):
     serializer_class = s.SlotOutput
 
@@ -62,19 +73,15 @@ class SlotListCreateView(GenericAPIView):
 
     @extend_schema(request=s.SlotInput, responses={201: s.SlotOutput}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
-        def run():
-            data = s.SlotInput(data=request.data)
-            data.is_valid(raise_exception=True)
-            fields = dict(data.validated_data)
+        def create(fields):
             if "coach_id" not in fields:
                 coach = getattr(request.user, "coach", None)
                 if coach is None:
                     raise Invalid(_("coach_id is required."), code="invalid", errors={"coach_id": [_("Required.")]})
                 fields["coach_id"] = coach.pk
-            slot = services.create_slot(by=request.user, **fields)
-            return Response(s.SlotOutput(slot).data, status=status.HTTP_201_CREATED)
+            return services.create_slot(by=request.user, **fields)
 
-        return idempotency.respond_once(request, run)
+        return _create_once(request, s.SlotInput, create, s.SlotOutput)
 
 
 class CreditGrantView(APIView):
@@ -82,13 +89,9 @@ class CreditGrantView(APIView):
 
     @extend_schema(request=s.GrantInput, responses={201: s.GrantOutput}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
-        def run():
-            data = s.GrantInput(data=request.data)
-            data.is_valid(raise_exception=True)
-            account = services.grant_credits(by=request.user, **data.validated_data)
-            return Response(s.GrantOutput(account).data, status=status.HTTP_201_CREATED)
-
-        return idempotency.respond_once(request, run)
+        return _create_once(
+            request, s.GrantInput, lambda fields: services.grant_credits(by=request.user, **fields), s.GrantOutput
+        )
 
 
 class MyCreditsView(APIView):
@@ -126,13 +129,9 @@ class BookingListCreateView(GenericAPIView):
 
     @extend_schema(request=s.BookingInput, responses={201: s.BookedOutput}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
-        def run():
-            data = s.BookingInput(data=request.data)
-            data.is_valid(raise_exception=True)
-            booked = services.book_slot(user=request.user, **data.validated_data)
-            return Response(s.BookedOutput(booked).data, status=status.HTTP_201_CREATED)
-
-        return idempotency.respond_once(request, run)
+        return _create_once(
+            request, s.BookingInput, lambda fields: services.book_slot(user=request.user, **fields), s.BookedOutput
+        )
 
 
 class BookingDetailView(APIView):

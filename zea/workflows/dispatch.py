@@ -47,7 +47,7 @@ def _send_timers(timers) -> None:
 # threads; a larger batch (a sweep after an outage) goes in chunks, one message per
 # chunk, so publishing cannot become the bottleneck. Not a Celery `group`: a group tracks
 # its results, which subscribes this process to Redis' result channel (see safe_send).
-GROUP_LIMIT = 16
+ONE_TASK_EACH_UP_TO = 16
 CHUNK = 100
 
 
@@ -55,7 +55,7 @@ def send_outbox(message_ids: list[int]) -> bool:
     """Deliver these outbox rows: one task each for a few, chunks for many."""
     if not message_ids:
         return True
-    if len(message_ids) <= GROUP_LIMIT:
+    if len(message_ids) <= ONE_TASK_EACH_UP_TO:
         sends = [("zea.workflows.tasks.deliver_outbox", [pk]) for pk in message_ids]
     else:
         sends = [
