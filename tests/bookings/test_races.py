@@ -81,3 +81,19 @@ def test_mixed_bookings_and_cancellations_never_deadlock(coach_obj):
     for slot in Slot.objects.all():
         assert slot.booked_count == Booking.objects.filter(slot=slot, state="confirmed").count() <= 3
     assert list(verify.verify_all()) == []
+
+
+def test_one_athlete_racing_for_one_slot_holds_one_booking(coach_obj):
+    # The duplicate check rides on the slot lock; a same-athlete booking committed while
+    # another waited for that lock is caught by the unique index, still as a 409.
+    user, _ = ready_athlete(5)
+    slot = new_slot(coach_obj, capacity=4)
+    clients = [client_for(user) for _ in range(6)]
+    results = race(6, lambda i: post_booking(clients[i], slot))
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert sorted(status for status, _ in results) == [201] + [409] * 5
+    assert {body["code"] for status, body in results if status == 409} == {"already_booked"}
+    slot.refresh_from_db()
+    assert slot.booked_count == 1
+    assert CreditAccount.objects.get(athlete=user.athlete).balance == 4
+    assert list(verify.verify_all()) == []

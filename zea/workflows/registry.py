@@ -20,9 +20,10 @@ def workflow_model(workflow_type: str) -> type[Workflow]:
     return workflow_types()[workflow_type]
 
 
-def find_execution(execution_id) -> Workflow | None:
+def find_execution(execution_id, **annotations) -> Workflow | None:
     """The workflow row with this execution id, whatever its type: one query finds the
-    type (a UNION over the workflow tables' primary keys), one reads the row."""
+    type (a UNION over the workflow tables' primary keys), one reads the row (with
+    `annotations`, e.g. its deadline)."""
     from django.db.models import CharField, Value
 
     lookups = [
@@ -32,4 +33,4 @@ def find_execution(execution_id) -> Workflow | None:
     found = list(lookups[0].union(*lookups[1:], all=True)[:1]) if len(lookups) > 1 else list(lookups[0][:1])
     if not found:
         return None
-    return workflow_types()[found[0][0]].objects.filter(pk=execution_id).first()
+    return workflow_types()[found[0][0]].objects.annotate(**annotations).filter(pk=execution_id).first()

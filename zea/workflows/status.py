@@ -1,6 +1,6 @@
 """Read models for operators: counts per state, overdue deadlines, outbox backlog."""
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from zea.workflows.models import OutboxMessage, Timer
@@ -13,14 +13,17 @@ def overdue_deadline(now=None):
     return Exists(Timer.objects.pending().filter(execution_id=OuterRef("pk"), is_deadline=True, due_at__lt=now))
 
 
+def _pending_deadlines(execution_id):
+    return Timer.objects.pending().filter(execution_id=execution_id, is_deadline=True).order_by("due_at")
+
+
 def deadline_of(execution_id):
-    return (
-        Timer.objects.pending()
-        .filter(execution_id=execution_id, is_deadline=True)
-        .order_by("due_at")
-        .values_list("due_at", flat=True)
-        .first()
-    )
+    return _pending_deadlines(execution_id).values_list("due_at", flat=True).first()
+
+
+def deadline_annotation() -> Subquery:
+    """The pending deadline, for workflow querysets: read with the row, not after it."""
+    return Subquery(_pending_deadlines(OuterRef("pk")).values("due_at")[:1])
 
 
 def deadlines_of(execution_ids) -> dict:

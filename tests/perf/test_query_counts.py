@@ -1,0 +1,69 @@
+"""Round trips on the hot paths, pinned: a deterministic check where timing would not be.
+
+Each count is the whole conversation with PostgreSQL, BEGIN and COMMIT included; a new
+query on these paths is a regression to justify (and a figure to re-measure in bench/).
+"""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from onboarding.models import Onboarding
+from tests.bookings.conftest import new_slot, ready_athlete
+from tests.conftest import register_athlete
+from zea.workflows import engine
+from zea.workflows.models import AuditEvent, Timer
+
+pytestmark = pytest.mark.django_db
+
+
+def statements(captured) -> list[str]:
+    return [query["sql"].split()[0].upper() for query in captured.captured_queries]
+
+
+def test_a_step_is_a_locked_read_and_one_write():
+    onboarding = register_athlete()
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        moved = engine.transition(onboarding, "complete_profile", actor="user:1")
+    # The lock, then the row, its event and its cancelled timers together.
+    assert statements(captured) == ["SELECT", "WITH"]
+    assert moved.state == Onboarding.State.COMPLETED
+    event = AuditEvent.objects.get(execution_id=onboarding.pk, seq=moved.audit_seq)
+    assert (event.transition, event.source, event.target) == ("complete_profile", "awaiting_profile", "completed")
+    assert event.hash == Onboarding.objects.get(pk=onboarding.pk).audit_hash
+    assert not Timer.objects.pending().filter(execution_id=onboarding.pk).exists()
+
+
+def test_a_refused_step_writes_nothing():
+    onboarding = register_athlete(complete=True)
+    with CaptureQueriesContext(connection) as captured, pytest.raises(Exception) as refused:
+        with transaction.atomic():
+            engine.transition(onboarding, "complete_profile", actor="user:1")
+    assert getattr(refused.value, "code", None) == "transition_not_allowed"
+    assert not [sql for sql in statements(captured) if sql in ("WITH", "UPDATE", "INSERT")]
+
+
+def test_booking_over_the_api_is_ten_round_trips(coach_obj):
+    user, client = ready_athlete(3)
+    slot = new_slot(coach_obj, price_credits=2)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/api/bookings/", {"slot_id": str(slot.pk)})
+    assert response.status_code == 201, response.json()
+    assert response.json()["credits_remaining"] == 1
+    # token + user, athlete (permission), BEGIN, onboarding state, slot lock with the
+    # duplicate check, place + debit + ledger, booking + event, session + event,
+    # outbox, COMMIT.
+    assert len(captured.captured_queries) == 10, "\n".join(q["sql"][:120] for q in captured.captured_queries)
+    slot.refresh_from_db()
+    assert slot.booked_count == 1
+    debit = user.athlete.credit_account.transactions.get(kind="debit")
+    assert (debit.amount, str(debit.booking_id), debit.created_by_id) == (-2, response.json()["id"], user.pk)
+
+
+def test_status_query_is_four_round_trips(staff):
+    onboarding = register_athlete()
+    with CaptureQueriesContext(connection) as captured:
+        response = staff.get(f"/api/workflows/{onboarding.pk}/")
+    assert response.status_code == 200
+    assert response.json()["state"] == "awaiting_profile"
+    assert len(captured.captured_queries) <= 4, "\n".join(q["sql"][:120] for q in captured.captured_queries)
