@@ -142,7 +142,7 @@ def _when(moment: datetime) -> str:
 
 
 def _emails(template: str, booking: Booking, slot: Slot, athlete: Athlete, **context) -> list[Email]:
-    """One email to the athlete and one to the coach; the outbox sends them in parallel."""
+    """One email to the athlete and one to the coach, delivered together after commit."""
     coach_user, athlete_user = slot.coach.user, athlete.user
     common = {
         "booking_id": str(booking.pk),

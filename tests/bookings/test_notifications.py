@@ -1,4 +1,4 @@
-"""Booking emails: written with the booking, delivered by a real worker after commit, in parallel."""
+"""Booking emails: written with the booking, delivered by a real worker after commit."""
 
 import pytest
 from django.core import mail

@@ -17,7 +17,7 @@ from tests.conftest import flush_test_redis, register_athlete
 from tests.flaky_email import FlakyBackend
 from tests.helpers import wait_until
 from zea.celery import app as celery_app
-from zea.workflows import outbox, sweeper
+from zea.workflows import dispatch, engine, outbox, sweeper
 from zea.workflows.models import OutboxMessage
 
 
@@ -119,6 +119,37 @@ def test_a_failing_send_is_retried_with_backoff(celery_worker, settings):
     message.refresh_from_db()
     assert message.attempts == 3 and FlakyBackend.attempts == 3
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.worker
+def test_one_transactions_emails_go_as_one_task_and_a_failed_one_is_retried_alone(celery_worker, settings):
+    settings.EMAIL_BACKEND = "tests.flaky_email.FlakyBackend"
+    settings.ZEA_OUTBOX_BACKOFF = timedelta(milliseconds=300)
+    FlakyBackend.failures_left, FlakyBackend.attempts = 1, 0
+    with transaction.atomic():
+        rows = engine.notify(
+            None,
+            *[engine.Email(template="onboarding/email/welcome", to=[f"{n}@example.com"]) for n in ("a", "b")],
+        )
+    # The first send fails and is retried on its own after its backoff: no sweeper runs
+    # here, so only that retry task can deliver it.
+    wait_until(lambda: not OutboxMessage.objects.pending().filter(pk__in=[r.pk for r in rows]).exists())
+    attempts = OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).values_list("attempts", flat=True)
+    assert sorted(attempts) == [1, 2]
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
+    assert FlakyBackend.attempts == 3
+
+
+def test_emails_of_one_commit_are_one_message_to_the_broker(settings, monkeypatch):
+    sent = []
+    monkeypatch.setattr(dispatch, "safe_send", lambda name, **options: sent.append((name, options)) or True)
+    assert dispatch.send_outbox([7]) and dispatch.send_outbox([8, 9])
+    assert dispatch.send_outbox(list(range(250)))
+    assert sent[:2] == [
+        ("zea.workflows.tasks.deliver_outbox", {"args": [7]}),
+        ("zea.workflows.tasks.deliver_outbox_batch", {"args": [[8, 9]]}),
+    ]
+    assert [len(options["args"][0]) for _, options in sent[2:]] == [100, 100, 50]
 
 
 def test_backoff_doubles_and_is_capped(settings):

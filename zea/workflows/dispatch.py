@@ -43,20 +43,20 @@ def _send_timers(timers) -> None:
         safe_send("zea.workflows.tasks.fire_timer", args=[timer.pk], eta=timer.due_at)
 
 
-# Up to this many emails go out as one task each, delivered in parallel by the worker's
-# threads; a larger batch (a sweep after an outage) goes in chunks, one message per
-# chunk, so publishing cannot become the bottleneck. Not a Celery `group`: a group tracks
-# its results, which subscribes this process to Redis' result channel (see safe_send).
-ONE_TASK_EACH_UP_TO = 16
+# The emails written by one transaction (a booking's two, say) go out as one task: a
+# publish costs the web process, Redis and the worker more than rendering an email does.
+# A larger batch (a sweep after an outage) goes in chunks, so that many worker threads
+# share it. Not a Celery `group`: a group tracks its results, which subscribes this
+# process to Redis' result channel (see safe_send).
 CHUNK = 100
 
 
 def send_outbox(message_ids: list[int]) -> bool:
-    """Deliver these outbox rows: one task each for a few, chunks for many."""
+    """Deliver these outbox rows: one task for one, a batch task per chunk for more."""
     if not message_ids:
         return True
-    if len(message_ids) <= ONE_TASK_EACH_UP_TO:
-        sends = [("zea.workflows.tasks.deliver_outbox", [pk]) for pk in message_ids]
+    if len(message_ids) == 1:
+        sends = [("zea.workflows.tasks.deliver_outbox", [message_ids[0]])]
     else:
         sends = [
             ("zea.workflows.tasks.deliver_outbox_batch", [message_ids[i : i + CHUNK]])

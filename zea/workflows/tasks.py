@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from zea.workflows import outbox, sweeper, timers
+from zea.workflows import dispatch, outbox, sweeper, timers
 
 # An ETA task may be run a hair early (clocks, scheduling): fire within this tolerance.
 EARLY_TOLERANCE = timedelta(seconds=1)
@@ -31,6 +31,9 @@ def deliver_outbox(self, message_id: int) -> None:
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
 def deliver_outbox_batch(message_ids: list[int]) -> None:
-    """Many emails in one task; one that fails keeps its row pending for the sweeper."""
+    """Many emails in one task; one that fails is retried on its own after its backoff
+    (and its row stays pending for the sweeper should that message be lost too)."""
     for message_id in message_ids:
-        outbox.deliver(message_id)
+        delay = outbox.deliver(message_id)
+        if delay is not None:
+            dispatch.safe_send("zea.workflows.tasks.deliver_outbox", args=[message_id], countdown=delay.total_seconds())
