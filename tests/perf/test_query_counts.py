@@ -67,3 +67,15 @@ def test_status_query_is_four_round_trips(staff):
     assert response.status_code == 200
     assert response.json()["state"] == "awaiting_profile"
     assert len(captured.captured_queries) <= 4, "\n".join(q["sql"][:120] for q in captured.captured_queries)
+
+
+def test_finding_an_execution_by_id_whatever_its_type(coach_obj):
+    from zea.workflows.registry import find_execution
+
+    onboarding = register_athlete()
+    user, client = ready_athlete(1)
+    booking_id = client.post("/api/bookings/", {"slot_id": str(new_slot(coach_obj).pk)}).json()["id"]
+    assert find_execution(onboarding.pk).workflow_type == "onboarding"
+    assert find_execution(str(booking_id)).workflow_type == "booking"
+    assert find_execution("00000000-0000-0000-0000-000000000000") is None
+    assert find_execution("not-a-uuid") is None
