@@ -79,3 +79,30 @@ def test_finding_an_execution_by_id_whatever_its_type(coach_obj):
     assert find_execution(str(booking_id)).workflow_type == "booking"
     assert find_execution("00000000-0000-0000-0000-000000000000") is None
     assert find_execution("not-a-uuid") is None
+
+
+def test_a_step_cancels_only_the_timers_it_names(coach_obj):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions.models import TrainingSession
+
+    _, client = ready_athlete(1)
+    booking_id = client.post("/api/bookings/", {"slot_id": str(new_slot(coach_obj).pk)}).json()["id"]
+    session = TrainingSession.objects.get(booking_id=booking_id)
+    later = timezone.now() + timedelta(days=9)
+    now = timezone.now()
+    recorded = engine.transition(
+        session,
+        "record_time",
+        actor="user:1",
+        args={"started_at": now - timedelta(hours=1), "ended_at": now, "payable_minutes": 60, "recorded_at": now},
+        schedule=[engine.Schedule("first", later), engine.Schedule("second", later)],
+    )
+    with CaptureQueriesContext(connection) as captured:
+        engine.transition(recorded, "open_reviews", actor="user:1", cancel=["first"])
+    assert [sql for sql in statements(captured) if sql not in ("BEGIN", "COMMIT")] == ["SELECT", "WITH"]
+    pending = set(Timer.objects.pending().filter(execution_id=session.pk).values_list("name", flat=True))
+    assert pending == {"second"}
+    assert Timer.objects.get(execution_id=session.pk, name="first").cancelled_at is not None
