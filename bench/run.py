@@ -5,7 +5,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SUITE = ["engine.py", "http_booking.py", "latency.py", "status_query.py", "payroll_month.py", "memory.py"]
+SUITE = [
+    "engine.py",
+    "http_booking.py",
+    "latency.py",
+    "status_query.py",
+    "payroll_month.py",
+    "memory.py",
+    "instructions.py",
+]
 
 
 def main():
