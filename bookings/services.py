@@ -233,20 +233,21 @@ def _take_place(*, slot: Slot, athlete: Athlete, price: int, booking_id, by: Use
     if not price:
         Slot.objects.filter(pk=slot.pk).update(booked_count=F("booked_count") + 1)
         return balance_of(athlete)
-    tables = {model: connection.ops.quote_name(model._meta.db_table) for model in (Slot, CreditAccount)}
-    ledger = connection.ops.quote_name(CreditTransaction._meta.db_table)
+    slots, accounts, ledger = (
+        connection.ops.quote_name(model._meta.db_table) for model in (Slot, CreditAccount, CreditTransaction)
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH debited AS (
-                UPDATE {tables[CreditAccount]} SET balance = balance - %(price)s, updated_at = %(now)s
+                UPDATE {accounts} SET balance = balance - %(price)s, updated_at = %(now)s
                  WHERE athlete_id = %(athlete)s AND balance >= %(price)s
              RETURNING id, balance
             ), ledger AS (
                 INSERT INTO {ledger} (account_id, kind, amount, reason, booking_id, created_at, created_by_id)
                 SELECT id, %(kind)s, -%(price)s, 'booking', %(booking)s, %(now)s, %(by)s FROM debited
             ), place AS (
-                UPDATE {tables[Slot]} SET booked_count = booked_count + 1
+                UPDATE {slots} SET booked_count = booked_count + 1
                  WHERE id = %(slot)s AND EXISTS (SELECT 1 FROM debited)
             )
             SELECT balance FROM debited

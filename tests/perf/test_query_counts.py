@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from onboarding.models import Onboarding
 from tests.bookings.conftest import new_slot, ready_athlete
 from tests.conftest import register_athlete
+from zea.errors import TransitionNotAllowed
 from zea.workflows import engine
 from zea.workflows.models import AuditEvent, Timer
 
@@ -36,10 +37,10 @@ def test_a_step_is_a_locked_read_and_one_write():
 
 def test_a_refused_step_writes_nothing():
     onboarding = register_athlete(complete=True)
-    with CaptureQueriesContext(connection) as captured, pytest.raises(Exception) as refused:
+    with CaptureQueriesContext(connection) as captured, pytest.raises(TransitionNotAllowed) as refused:
         with transaction.atomic():
             engine.transition(onboarding, "complete_profile", actor="user:1")
-    assert getattr(refused.value, "code", None) == "transition_not_allowed"
+    assert refused.value.code == "transition_not_allowed"
     assert not [sql for sql in statements(captured) if sql in ("WITH", "UPDATE", "INSERT")]
 
 

@@ -78,7 +78,7 @@ def start(
     )
     _execute_together([_insert_sql(workflow), _insert_sql(event)])
     workflow._state.adding, workflow._state.db = False, connection.alias
-    _effects(workflow, schedule=schedule, cancel=(), emails=emails)
+    _effects(workflow, schedule=schedule, emails=emails)
     return workflow
 
 
@@ -144,7 +144,7 @@ def _transition(workflow, name, *, actor, data, schedule, cancel, emails, refuse
     if locked.is_final:
         cancel = ALL
     _write_step(locked, event, cancel)
-    _effects(locked, schedule=schedule, cancel=(), emails=emails)
+    _effects(locked, schedule=schedule, emails=emails)
     return locked, None
 
 
@@ -194,15 +194,15 @@ def _insert_sql(instance) -> tuple[str, list]:
     return text, [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
 
 
+# The condition of Timer.objects.pending() and of the partial indexes on pending timers.
+PENDING = "fired_at IS NULL AND cancelled_at IS NULL"
+
+
 @cache
 def _cancel_timers_sql(*, by_name: bool) -> str:
     table = connection.ops.quote_name(Timer._meta.db_table)
     named = " AND name = ANY(%s)" if by_name else ""
     return f"UPDATE {table} SET cancelled_at = %s WHERE execution_id = %s AND {PENDING}{named}"
-
-
-# The condition of Timer.objects.pending() and of the partial indexes on pending timers.
-PENDING = "fired_at IS NULL AND cancelled_at IS NULL"
 
 
 def _execute_together(parts: list[tuple[str, list]]) -> None:
@@ -293,16 +293,8 @@ def notify(workflow: Workflow | None, *emails: Email) -> list[OutboxMessage]:
     return _write_outbox(workflow, emails)
 
 
-def cancel_timers(workflow: Workflow, names: Iterable[str] | str = ALL) -> int:
-    pending = Timer.objects.pending().filter(execution_id=workflow.pk)
-    if names != ALL:
-        pending = pending.filter(name__in=list(names))
-    return pending.update(cancelled_at=timezone.now())
-
-
-def _effects(workflow, *, schedule, cancel, emails):
-    if cancel:
-        cancel_timers(workflow, cancel)
+def _effects(workflow, *, schedule, emails):
+    """New timers and outbox emails (timers are cancelled with the step itself)."""
     timers = [
         Timer(
             workflow_type=workflow.workflow_type,
