@@ -117,7 +117,7 @@ def on_deadlines(workflows: dict, timers: list) -> dict:
         data=lambda onboarding: {"timer": timer_of[onboarding.pk].pk},
         emails=lambda onboarding: [_email(onboarding.athlete, "expired")],
     )
-    User.objects.filter(pk__in=[onboarding.athlete.user_id for onboarding in moved]).update(is_active=False)
+    User.objects.filter(pk__any=[onboarding.athlete.user_id for onboarding in moved]).update(is_active=False)
     expired = {onboarding.pk for onboarding in moved}
     return {timer.pk: "expired" if timer.execution_id in expired else "noop" for timer in timers}
 

@@ -122,7 +122,7 @@ def _fire_bulk(model, handler, timers: list[Timer], now: datetime, result: Sweep
     locked = (
         model.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related(*getattr(model, "bulk_lock_related", ()))
-        .filter(pk__in=[timer.execution_id for timer in timers])
+        .filter(pk__any=[timer.execution_id for timer in timers])
     )
     workflows = {workflow.pk: workflow for workflow in locked}
     ready = [timer for timer in timers if timer.execution_id in workflows]
@@ -132,7 +132,7 @@ def _fire_bulk(model, handler, timers: list[Timer], now: datetime, result: Sweep
     for timer in ready:
         by_outcome.setdefault(outcomes.get(timer.pk) or "fired", []).append(timer.pk)
     for outcome, ids in by_outcome.items():
-        Timer.objects.filter(pk__in=ids).update(fired_at=now, outcome=outcome)
+        Timer.objects.filter(pk__any=ids).update(fired_at=now, outcome=outcome)
     result.fired += len(ready)
 
 
