@@ -234,14 +234,16 @@ class Stack:
             return False
 
     @staticmethod
-    def wait(predicate, timeout=30.0, interval=0.2, what="condition"):
+    def wait(predicate, timeout=30.0, interval=0.2, what="condition", seen=None):
+        """Poll `predicate`; on timeout, say what was waited for and what `seen()` finds then."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             value = predicate()
             if value:
                 return value
             time.sleep(interval)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        found = f"; found {seen()}" if seen else ""
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}{found}")
 
     def call(self, method, path, body=None, token=None):
         data = None if body is None else json.dumps(body).encode()

@@ -172,3 +172,20 @@ def test_a_message_that_keeps_failing_is_marked_failed(settings):
     assert "SMTP server unavailable" in message.last_error
     assert outbox.deliver(message.pk) is None and message.status == "failed"
     FlakyBackend.failures_left = 0
+
+
+@pytest.mark.django_db
+def test_every_attempt_at_one_email_carries_the_same_message_id(settings):
+    settings.DEFAULT_FROM_EMAIL = "ZEA Sport <no-reply@mail.zea.test>"
+    settings.EMAIL_BACKEND = "tests.flaky_email.FlakyBackend"
+    FlakyBackend.failures_left = 1
+    first, second = register_athlete(), register_athlete()
+    message = OutboxMessage.objects.get(execution_id=first.pk)
+    other = OutboxMessage.objects.get(execution_id=second.pk)
+    assert outbox.deliver(message.pk) is not None  # the first attempt failed
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert outbox.deliver(message.pk) is None and outbox.deliver(other.pk) is None
+    sent = [email.message()["Message-ID"] for email in mail.outbox]
+    assert sent == [outbox.message_id(message), outbox.message_id(other)]
+    assert sent[0] == outbox.render(OutboxMessage.objects.get(pk=message.pk)).message()["Message-ID"]
+    assert sent[0] != sent[1] and sent[0].endswith("@mail.zea.test>")

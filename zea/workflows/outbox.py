@@ -2,6 +2,7 @@
 
 import logging
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -29,6 +30,17 @@ def backoff(attempts: int) -> timedelta:
     return min(settings.ZEA_OUTBOX_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+def message_id(message: OutboxMessage) -> str:
+    """The same Message-ID on every attempt at one outbox row.
+
+    Delivery is at-least-once (a crash between the send and its commit sends again);
+    a stable id lets mail clients and the tests recognise such a repeat as one email.
+    The row's creation time keeps ids apart between databases that reuse the same pks.
+    """
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "zea.invalid"
+    return f"<outbox.{message.pk}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
 def render(message: OutboxMessage) -> EmailMultiAlternatives:
     context = {**message.context, "site_name": "ZEA Sport"}
     with translation.override(message.language or settings.LANGUAGE_CODE):
@@ -38,7 +50,9 @@ def render(message: OutboxMessage) -> EmailMultiAlternatives:
             html = render_to_string(f"{message.template}.html", context)
         except TemplateDoesNotExist:
             html = None
-    email = EmailMultiAlternatives(subject=subject, body=body, to=message.to)
+    email = EmailMultiAlternatives(
+        subject=subject, body=body, to=message.to, headers={"Message-ID": message_id(message)}
+    )
     if html:
         email.attach_alternative(html, "text/html")
     for attachment in message.attachments:
