@@ -80,3 +80,30 @@ def test_only_staff_create_coaches(anon, athlete, coach):
         response = client.post("/api/coaches/", _coach_body())
         assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert Coach.objects.count() == 1
+
+
+def test_a_token_brings_its_user_and_role_profiles_in_one_query(
+    anon, athlete_user, coach_obj, staff_user, django_assert_num_queries
+):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.exceptions import AuthenticationFailed
+
+    from zea.api.i18n import TokenAuthentication
+
+    auth = TokenAuthentication()
+    expected = {athlete_user.pk: (True, False), coach_obj.user_id: (False, True), staff_user.pk: (False, False)}
+    for user_id, roles in expected.items():
+        key = Token.objects.get_or_create(user_id=user_id)[0].key
+        with django_assert_num_queries(1):
+            user, _ = auth.authenticate_credentials(key)
+            assert (user.is_athlete, user.is_coach) == roles
+            profile = user.athlete if roles[0] else user.coach if roles[1] else None
+            assert profile is None or profile.user_id == user.pk
+    with pytest.raises(AuthenticationFailed):
+        auth.authenticate_credentials("not-a-token")
+    User.objects.filter(pk=athlete_user.pk).update(is_active=False)
+    with pytest.raises(AuthenticationFailed):
+        auth.authenticate_credentials(Token.objects.get(user_id=athlete_user.pk).key)
+    anon.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    response = anon.get("/api/onboarding/me/")
+    assert response.status_code == 401 and {"code", "detail"} <= response.json().keys()
