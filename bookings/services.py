@@ -8,16 +8,18 @@ grant locks only the account, so two of them can never wait on each other in a c
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, CreditAccount, CreditTransaction, Slot
 from onboarding.models import Onboarding
 from sessions import services as sessions
+from zea import rows as sql_rows
 from zea.accounts.models import Athlete, Coach, User
 from zea.errors import Conflict, Forbidden, Invalid, NotFound, PaymentRequired
 from zea.workflows import engine
@@ -180,27 +182,21 @@ def book_slot(*, user: User, slot_id) -> Booked:
     athlete = getattr(user, "athlete", None)
     if athlete is None:
         raise Forbidden(_("Only athletes can book."), code="forbidden")
-    onboarding_state = Onboarding.objects.filter(athlete=athlete).values_list("state", flat=True).first()
+    slot, already_booked, onboarding_state = _lock_slot(slot_id, athlete)
+    if slot is None:
+        onboarding_state = Onboarding.objects.filter(athlete=athlete).values_list("state", flat=True).first()
     if onboarding_state != Onboarding.State.COMPLETED:
         raise Forbidden(_("Complete your profile before booking."), code="onboarding_incomplete")
-    mine = Booking.objects.filter(slot=OuterRef("pk"), athlete=athlete, state=Booking.State.CONFIRMED)
-    slot = (
-        Slot.objects.select_for_update(of=("self",))
-        .select_related("coach__user")
-        .annotate(already_booked=Exists(mine))
-        .filter(pk=slot_id)
-        .first()
-    )
     if slot is None:
         raise NotFound(_("No such slot."), code="slot_not_found")
     if slot.starts_at <= timezone.now():
         raise Invalid(_("The slot has already started."), code="slot_started")
-    already_booked = Conflict(_("You already hold a booking on this slot."), code="already_booked")
+    holds_one = Conflict(_("You already hold a booking on this slot."), code="already_booked")
     # Under the slot lock nobody else can book or cancel on it, so these reads are stable
     # (a same-athlete booking that committed while we waited for the lock is caught by
     # the unique index below).
-    if slot.already_booked:
-        raise already_booked
+    if already_booked:
+        raise holds_one
     if slot.booked_count >= slot.capacity:
         raise Conflict(_("The slot is full."), code="slot_full")
     price = slot.price_credits
@@ -219,11 +215,53 @@ def book_slot(*, user: User, slot_id) -> Booked:
         )
     except IntegrityError as exc:
         if constraint_of(exc) == "booking_one_active_per_athlete_slot":
-            raise already_booked from None
+            raise holds_one from None
         raise
     session = sessions.schedule_for_booking(booking=booking, actor=actor)
     engine.notify(booking, *_emails("confirmed", booking, slot, athlete, session_id=str(session.pk)))
     return Booked(booking=booking, session_id=session.pk, credits_remaining=balance)
+
+
+def _lock_slot(slot_id, athlete: Athlete) -> tuple[Slot | None, bool, str | None]:
+    """Lock the slot and read, in the same round trip, its coach and the coach's user (for
+    the emails), whether the athlete already holds a booking on it, and the athlete's
+    onboarding state. (None, False, None) when there is no such slot."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _slot_lock_query(),
+            {
+                "slot": Slot._meta.pk.get_db_prep_value(slot_id, cursor.db),
+                "athlete": athlete.pk,
+                "confirmed": Booking.State.CONFIRMED,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None, False, None
+    widths = [sql_rows.width(model) for model in (Slot, Coach, User)]
+    slot = sql_rows.instance(Slot, row[: widths[0]])
+    coach = sql_rows.instance(Coach, row[widths[0] : widths[0] + widths[1]])
+    coach._state.fields_cache["user"] = sql_rows.instance(User, row[widths[0] + widths[1] : sum(widths)])
+    slot._state.fields_cache["coach"] = coach
+    already_booked, onboarding_state = row[sum(widths) :]
+    return slot, already_booked, onboarding_state
+
+
+@cache
+def _slot_lock_query() -> str:
+    table = {
+        model: connection.ops.quote_name(model._meta.db_table) for model in (Slot, Coach, User, Booking, Onboarding)
+    }
+    columns = ", ".join(sql_rows.columns(model, alias) for model, alias in ((Slot, "s"), (Coach, "c"), (User, "u")))
+    return f"""
+        SELECT {columns},
+               EXISTS (SELECT 1 FROM {table[Booking]} b WHERE b.slot_id = s.id AND b.athlete_id = %(athlete)s
+                                                         AND b.state = %(confirmed)s),
+               (SELECT o.state FROM {table[Onboarding]} o WHERE o.athlete_id = %(athlete)s)
+          FROM {table[Slot]} s JOIN {table[Coach]} c ON c.id = s.coach_id JOIN {table[User]} u ON u.id = c.user_id
+         WHERE s.id = %(slot)s
+           FOR UPDATE OF s
+    """
 
 
 def _take_place(*, slot: Slot, athlete: Athlete, price: int, booking_id, by: User) -> int:

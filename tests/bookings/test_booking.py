@@ -71,6 +71,9 @@ def test_an_athlete_with_an_incomplete_profile_cannot_book(db, slot):
     assert response.status_code == 403
     assert response.json()["code"] == "onboarding_incomplete" and response.json()["detail"]
     assert counts() == (0, 0, 0, 0, 0)
+    # The profile is checked first whether or not the slot exists.
+    response = book(client_for(user), Slot(pk="00000000-0000-0000-0000-000000000000"))
+    assert (response.status_code, response.json()["code"]) == (403, "onboarding_incomplete")
 
 
 @pytest.mark.parametrize(
