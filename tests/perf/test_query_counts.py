@@ -76,7 +76,17 @@ def test_finding_an_execution_by_id_whatever_its_type(coach_obj):
     onboarding = register_athlete()
     user, client = ready_athlete(1)
     booking_id = client.post("/api/bookings/", {"slot_id": str(new_slot(coach_obj).pk)}).json()["id"]
-    assert find_execution(onboarding.pk).workflow_type == "onboarding"
+    found = find_execution(onboarding.pk)
+    stored = Onboarding.objects.get(pk=onboarding.pk)
+    assert found.workflow_type == "onboarding" and not found._state.adding
+    assert {f.attname: getattr(found, f.attname) for f in Onboarding._meta.concrete_fields} == {
+        f.attname: getattr(stored, f.attname) for f in Onboarding._meta.concrete_fields
+    }
+    # the earliest pending deadline timer, read with the row; None once none is pending
+    deadline = Timer.objects.pending().filter(execution_id=onboarding.pk, is_deadline=True).get().due_at
+    assert found.deadline == deadline
+    Timer.objects.filter(execution_id=onboarding.pk).update(cancelled_at=deadline)
+    assert find_execution(onboarding.pk).deadline is None
     assert find_execution(str(booking_id)).workflow_type == "booking"
     assert find_execution("00000000-0000-0000-0000-000000000000") is None
     assert find_execution("not-a-uuid") is None

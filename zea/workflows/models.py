@@ -81,6 +81,11 @@ class AuditEvent(models.Model):
         return f"{self.workflow_type} {self.execution_id} #{self.seq} {self.transition}"
 
 
+# The condition of TimerQuerySet.pending() in SQL, for hand-written queries (and the
+# predicate of the partial indexes on pending timers).
+PENDING_TIMER = "fired_at IS NULL AND cancelled_at IS NULL"
+
+
 class TimerQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(fired_at__isnull=True, cancelled_at__isnull=True)

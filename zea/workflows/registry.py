@@ -6,7 +6,8 @@ from functools import cache
 from django.apps import apps
 from django.db import connection
 
-from zea.workflows.models import Workflow
+from zea import rows as sql_rows
+from zea.workflows.models import PENDING_TIMER, Timer, Workflow
 
 
 @cache
@@ -22,10 +23,10 @@ def workflow_model(workflow_type: str) -> type[Workflow]:
     return workflow_types()[workflow_type]
 
 
-def find_execution(execution_id, **annotations) -> Workflow | None:
-    """The workflow row with this execution id, whatever its type: one query finds the
-    type (a UNION over the workflow tables' primary keys), one reads the row (with
-    `annotations`, e.g. its deadline)."""
+def find_execution(execution_id) -> Workflow | None:
+    """The workflow row with this execution id, whatever its type, with its pending
+    deadline as `deadline` (None without one): one query finds the type (a UNION over
+    the workflow tables' primary keys), one reads the row and the deadline."""
     try:
         execution_id = uuid.UUID(str(execution_id))
     except ValueError:
@@ -34,9 +35,28 @@ def find_execution(execution_id, **annotations) -> Workflow | None:
     with connection.cursor() as cursor:
         cursor.execute(_type_lookup_sql(), [value for name in types for value in (name, execution_id)])
         found = cursor.fetchone()
-    if found is None:
+        if found is None:
+            return None
+        model = types[found[0]]
+        cursor.execute(_row_sql(model), [execution_id])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return types[found[0]].objects.annotate(**annotations).filter(pk=execution_id).first()
+    workflow = sql_rows.instance(model, row[:-1])
+    workflow.deadline = row[-1]
+    return workflow
+
+
+@cache
+def _row_sql(model: type[Workflow]) -> str:
+    quote = connection.ops.quote_name
+    timers, table = quote(Timer._meta.db_table), quote(model._meta.db_table)
+    return (
+        f"SELECT {sql_rows.columns(model, 'w')},"
+        f" (SELECT t.due_at FROM {timers} t WHERE t.execution_id = w.{quote(model._meta.pk.column)}"
+        f" AND t.is_deadline AND {PENDING_TIMER} ORDER BY t.due_at LIMIT 1)"  # (the timer's columns)
+        f" FROM {table} w WHERE w.{quote(model._meta.pk.column)} = %s"
+    )
 
 
 @cache

@@ -1,9 +1,12 @@
 """Read models for operators: counts per state, overdue deadlines, outbox backlog."""
 
-from django.db.models import Count, Exists, OuterRef, Subquery
+from functools import cache
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from zea.workflows.models import OutboxMessage, Timer
+from zea.workflows.models import AuditEvent, OutboxMessage, Timer
 from zea.workflows.registry import workflow_types
 
 
@@ -13,17 +16,28 @@ def overdue_deadline(now=None):
     return Exists(Timer.objects.pending().filter(execution_id=OuterRef("pk"), is_deadline=True, due_at__lt=now))
 
 
-def _pending_deadlines(execution_id):
-    return Timer.objects.pending().filter(execution_id=execution_id, is_deadline=True).order_by("due_at")
-
-
 def deadline_of(execution_id):
-    return _pending_deadlines(execution_id).values_list("due_at", flat=True).first()
+    pending = Timer.objects.pending().filter(execution_id=execution_id, is_deadline=True)
+    return pending.order_by("due_at").values_list("due_at", flat=True).first()
 
 
-def deadline_annotation() -> Subquery:
-    """The pending deadline, for workflow querysets: read with the row, not after it."""
-    return Subquery(_pending_deadlines(OuterRef("pk")).values("due_at")[:1])
+TIMELINE_FIELDS = ("seq", "at", "transition", "source", "target", "actor")
+
+
+def timeline(execution_id) -> list[dict]:
+    """An execution's audit events for the status API, oldest first, as plain rows (no
+    model instance per event, and no query compiled: it is the operators' most frequent read)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_timeline_sql(), [execution_id])
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@cache
+def _timeline_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in TIMELINE_FIELDS)
+    return f"SELECT {columns} FROM {quote(AuditEvent._meta.db_table)} WHERE execution_id = %s ORDER BY seq"
 
 
 def deadlines_of(execution_ids) -> dict:
