@@ -238,12 +238,9 @@ def _lock_slot(slot_id, athlete: Athlete) -> tuple[Slot | None, bool, str | None
         row = cursor.fetchone()
     if row is None:
         return None, False, None
-    widths = [sql_rows.width(model) for model in (Slot, Coach, User)]
-    slot = sql_rows.instance(Slot, row[: widths[0]])
-    coach = sql_rows.instance(Coach, row[widths[0] : widths[0] + widths[1]])
-    coach._state.fields_cache["user"] = sql_rows.instance(User, row[widths[0] + widths[1] : sum(widths)])
+    (slot, coach, coach_user), (already_booked, onboarding_state) = sql_rows.split(row, (Slot, Coach, User))
+    coach._state.fields_cache["user"] = coach_user
     slot._state.fields_cache["coach"] = coach
-    already_booked, onboarding_state = row[sum(widths) :]
     return slot, already_booked, onboarding_state
 
 

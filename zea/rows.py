@@ -34,6 +34,17 @@ def instance(model, values):
     return model.from_db(connection.alias, _attnames(model), values)
 
 
+def split(row, models) -> tuple[list, tuple]:
+    """The instances of `models` whose columns come one after the other at the start of
+    `row` (as `columns` lists them), and the row's remaining values."""
+    found, start = [], 0
+    for model in models:
+        end = start + width(model)
+        found.append(instance(model, row[start:end]))
+        start = end
+    return found, tuple(row[start:])
+
+
 @cache
 def _attnames(model) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields]

@@ -25,7 +25,7 @@ def holder(key: str) -> tuple[User, Token] | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    token, user, athlete, coach = _split(row)
+    (token, user, athlete, coach), _ = sql_rows.split(row, [model for model, _ in MODELS])
     token._state.fields_cache["user"] = user
     for name, profile in (("athlete", athlete), ("coach", coach)):
         user._state.fields_cache[name] = profile
@@ -44,12 +44,3 @@ def _query() -> str:
         f" LEFT JOIN {table[Athlete]} a ON a.user_id = u.id LEFT JOIN {table[Coach]} c ON c.user_id = u.id"
         " WHERE t.key = %s"
     )
-
-
-def _split(row) -> list:
-    found, start = [], 0
-    for model, _ in MODELS:
-        end = start + sql_rows.width(model)
-        found.append(sql_rows.instance(model, row[start:end]))
-        start = end
-    return found
