@@ -7,9 +7,11 @@ them to the ORM's results, including the awkward values (JSON, quotes, NULLs).
 
 import datetime
 import uuid
+import warnings
 
 import psycopg
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -131,3 +133,40 @@ def test_the_any_lookup_on_uuid_and_integer_keys():
     timers = list(Timer.objects.filter(execution_id__any=[first.pk, second.pk]).values_list("pk", flat=True))
     assert len(timers) == Timer.objects.filter(execution_id__in=[first.pk, second.pk]).count() > 0
     assert Timer.objects.filter(pk__any=timers[:1]).get().pk == timers[0]
+
+
+def _as_sent(value) -> str:
+    """A prepared value as PostgreSQL receives it: the literal psycopg inlines."""
+    return psycopg.sql.Literal(value).as_string(connection.connection)
+
+
+NAIVE = datetime.datetime(2026, 12, 1, 10, 0)  # the field makes it aware, in the current time zone
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda o: audit.new_event(o, transition="t", source="a", target="b", actor="user:1", data={"x": AWKWARD}),
+        lambda o: OutboxMessage(
+            template="x", to=[AWKWARD], context={"n": None}, execution_id=o.pk, next_attempt_at=NAIVE
+        ),
+        lambda o: Timer(
+            workflow_type="onboarding", execution_id=str(o.pk), name=AWKWARD, due_at=datetime.date(2026, 12, 1)
+        ),
+        lambda o: o,
+    ],
+    ids=["event", "outbox-with-a-naive-datetime", "timer-with-a-uuid-string-and-a-date", "workflow-with-an-enum-state"],
+)
+def test_values_prepared_by_the_engine_are_what_save_would_send(make):
+    """`engine._db_values` skips the fields' preparation for plain values only: whatever
+    else (JSON, enums, strings for UUIDs, naive or date values for datetimes) goes through it."""
+    onboarding = register_athlete()
+    onboarding.expire()  # leaves an enum member in `state`
+    instance = make(onboarding)
+    fields = engine._insert_template(type(instance))[1]
+    frozen = time_machine.travel(timezone.now(), tick=False)  # auto_now_add stamps the same instant twice
+    with frozen, timezone.override("Europe/Madrid"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "received a naive datetime": on purpose
+        fast = engine._db_values(instance, engine._value_plan(type(instance), fields), add=True)
+        orm = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    assert [_as_sent(v) for v in fast] == [_as_sent(v) for v in orm]

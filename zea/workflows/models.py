@@ -23,9 +23,13 @@ class Workflow(FSMModelMixin, models.Model):
     # timer name (before any ":") -> dotted path of `handler(workflow, timer) -> outcome`
     timer_handlers: dict[str, str] = {}
     # timer name -> dotted path of `handler(workflows_by_id, timers) -> {timer_id: outcome}`
-    # that fires a whole batch at once (optional; the sweeper falls back to one by one)
+    # that fires a whole batch at once (optional; the sweeper falls back to one by one);
+    # `timers` are rows with `pk`, `workflow_type`, `name`, `execution_id` and `due_at`
     bulk_timer_handlers: dict[str, str] = {}
+    # what the bulk handlers read besides the row: `select_related` paths, and if set, the
+    # only fields to load (`only()`; the engine adds what a bulk transition needs)
     bulk_lock_related: tuple[str, ...] = ()
+    bulk_lock_only: tuple[str, ...] = ()
     # transition name -> dotted path of `service(workflow, *, actor)` for the admin's buttons
     admin_transitions: dict[str, str] = {}
     # dotted path of `repair(*, now) -> int`, run by every sweep to re-drive stalled executions
@@ -129,6 +133,10 @@ class Timer(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.fired_at is None and self.cancelled_at is None
+
+
+# The condition of OutboxQuerySet.pending() in SQL (and of the partial index on pending emails).
+PENDING_OUTBOX = "sent_at IS NULL AND failed_at IS NULL"
 
 
 class OutboxQuerySet(models.QuerySet):
