@@ -198,6 +198,7 @@ CELERY_TASK_ROUTES = {
     "zea.workflows.tasks.sweep": {"queue": "timers"},
     "zea.workflows.tasks.deliver_outbox": {"queue": "notifications"},
     "zea.workflows.tasks.deliver_outbox_batch": {"queue": "notifications"},
+    "zea.workflows.tasks.deliver_due_outbox": {"queue": "notifications"},
     "payroll.tasks.*": {"queue": "reports"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+import redis
 import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
@@ -15,9 +16,9 @@ from kombu import pools
 
 from tests.conftest import flush_test_redis, register_athlete
 from tests.flaky_email import FlakyBackend
-from tests.helpers import wait_until
+from tests.helpers import race, wait_until
 from zea.celery import app as celery_app
-from zea.workflows import dispatch, engine, outbox, sweeper
+from zea.workflows import dispatch, engine, outbox, sweeper, tasks
 from zea.workflows.models import OutboxMessage
 
 
@@ -189,3 +190,120 @@ def test_every_attempt_at_one_email_carries_the_same_message_id(settings):
     assert sent == [outbox.message_id(message), outbox.message_id(other)]
     assert sent[0] == outbox.render(OutboxMessage.objects.get(pk=message.pk)).message()["Message-ID"]
     assert sent[0] != sent[1] and sent[0].endswith("@mail.zea.test>")
+
+
+def _queued_wakeups() -> int:
+    """deliver_due_outbox messages waiting in the tests' broker db (kombu keeps a queue
+    as a Redis list named after it)."""
+    client = redis.Redis.from_url(celery_app.conf.broker_url)
+    try:
+        bodies = client.lrange("notifications", 0, -1)
+    finally:
+        client.close()
+    return sum(1 for body in bodies if dispatch.DELIVER_DUE.encode() in body)
+
+
+def _commit_email(to: str) -> OutboxMessage:
+    with transaction.atomic():
+        (row,) = engine.notify(None, engine.Email(template="onboarding/email/welcome", to=[to]))
+    return row
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commits_while_a_wakeup_is_queued_share_it_and_it_delivers_them_all():
+    flush_test_redis()
+    rows = [_commit_email(f"{n}@example.com") for n in range(5)]
+    assert _queued_wakeups() == 1  # one doorbell for five commits
+    assert tasks.deliver_due_outbox() == 5  # what the worker runs when it gets to it
+    assert sorted(m.to[0] for m in mail.outbox) == [f"{n}@example.com" for n in range(5)]
+    assert not OutboxMessage.objects.pending().filter(pk__in=[r.pk for r in rows]).exists()
+    _commit_email("later@example.com")  # the task answered the doorbell: the next commit rings again
+    assert _queued_wakeups() == 2
+    flush_test_redis()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_wakeup_holds_later_emails_back_no_longer_than_the_doorbells_ttl():
+    flush_test_redis()
+    client = redis.Redis.from_url(celery_app.conf.broker_url)
+    client.set(dispatch.DOORBELL, 1, px=300)  # rung, but its task was lost
+    _commit_email("held@example.com")
+    assert _queued_wakeups() == 0
+    wait_until(lambda: not client.exists(dispatch.DOORBELL), timeout=5)
+    _commit_email("next@example.com")
+    assert _queued_wakeups() == 1
+    assert tasks.deliver_due_outbox() == 2  # both, the held one included
+    client.close()
+    flush_test_redis()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_rings_no_doorbell():
+    flush_test_redis()
+    with pytest.raises(Boom), transaction.atomic():
+        engine.notify(None, engine.Email(template="onboarding/email/welcome", to=["no@example.com"]))
+        raise Boom
+    assert _queued_wakeups() == 0 and OutboxMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_delivering_what_is_due_leaves_rows_waiting_for_their_backoff():
+    now = timezone.now()
+    due, waiting = (
+        OutboxMessage.objects.create(
+            template="onboarding/email/welcome", to=[to], context={"first_name": "A"}, next_attempt_at=at
+        )
+        for to, at in (("due@example.com", now), ("waiting@example.com", now + timedelta(minutes=5)))
+    )
+    taken, retries = outbox.deliver_due()
+    assert (taken, retries) == (1, {})
+    assert [m.to for m in mail.outbox] == [["due@example.com"]]
+    due.refresh_from_db(), waiting.refresh_from_db()
+    assert due.sent_at is not None and due.attempts == 1 and waiting.status == "pending"
+
+
+@pytest.mark.django_db
+def test_a_due_batch_with_one_failing_email_sends_the_others_and_backs_that_one_off(settings):
+    settings.EMAIL_BACKEND = "tests.flaky_email.FlakyBackend"
+    FlakyBackend.failures_left, FlakyBackend.attempts = 1, 0
+    rows = [_commit_email(f"{n}@example.com") for n in range(3)]
+    taken, retries = outbox.deliver_due(batch=2)  # two transactions: 2 + 1
+    assert taken == 3 and list(retries) == [rows[0].pk]
+    assert sorted(m.to[0] for m in mail.outbox) == ["1@example.com", "2@example.com"]
+    failed = OutboxMessage.objects.get(pk=rows[0].pk)
+    assert failed.status == "pending" and failed.attempts == 1 and failed.next_attempt_at > timezone.now()
+    assert "SMTP server unavailable" in failed.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_at_once_share_the_due_emails_and_send_each_once():
+    now = timezone.now()
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(template="onboarding/email/welcome", to=[f"{n}@example.com"], next_attempt_at=now)
+        for n in range(300)
+    )
+    taken = []
+    outcomes = race(*[lambda: taken.append(outbox.deliver_due(batch=25)[0])] * 2)
+    assert outcomes == [None, None]
+    assert sum(taken) == 300
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(f"{n}@example.com" for n in range(300))
+    assert not OutboxMessage.objects.pending().exists()
+
+
+@pytest.mark.django_db
+def test_the_outbox_queries_written_once_match_the_orm():
+    now = timezone.now()
+    rows = OutboxMessage.objects.bulk_create(
+        OutboxMessage(template="t", to=[f"{n}@x.io"], context={"v": n}, next_attempt_at=now - timedelta(seconds=n))
+        for n in range(4)
+    )
+    OutboxMessage.objects.filter(pk=rows[1].pk).update(sent_at=now)
+    OutboxMessage.objects.filter(pk=rows[2].pk).update(next_attempt_at=now + timedelta(hours=1))
+    with transaction.atomic():
+        by_id = outbox._lock("ids", [[r.pk for r in rows]])
+        due = outbox._lock("due", [now, 10])
+    expected = OutboxMessage.objects.pending().filter(pk__in=[r.pk for r in rows])
+    assert [(m.pk, m.to, m.context) for m in by_id] == [(m.pk, m.to, m.context) for m in expected.order_by("pk")]
+    assert [m.pk for m in due] == list(
+        expected.filter(next_attempt_at__lte=now).order_by("next_attempt_at", "pk").values_list("pk", flat=True)
+    )

@@ -6,7 +6,9 @@ work: the timer or outbox row exists, and the sweeper enqueues or fires it.
 
 import logging
 from datetime import timedelta
+from functools import lru_cache
 
+import redis
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
@@ -34,8 +36,9 @@ def timers_after_commit(timers) -> None:
         transaction.on_commit(lambda: _send_timers(soon))
 
 
-def outbox_after_commit(message_ids: list[int]) -> None:
-    transaction.on_commit(lambda: send_outbox(message_ids))
+def outbox_after_commit() -> None:
+    """Ring the outbox doorbell once this transaction commits (see ring_outbox)."""
+    transaction.on_commit(ring_outbox)
 
 
 def _send_timers(timers) -> None:
@@ -43,11 +46,52 @@ def _send_timers(timers) -> None:
         safe_send("zea.workflows.tasks.fire_timer", args=[timer.pk], eta=timer.due_at)
 
 
-# The emails written by one transaction (a booking's two, say) go out as one task: a
-# publish costs the web process, Redis and the worker more than rendering an email does.
-# A larger batch (a sweep after an outage) goes in chunks, so that many worker threads
-# share it. Not a Celery `group`: a group tracks its results, which subscribes this
-# process to Redis' result channel (see safe_send).
+# The outbox doorbell. After commit, a transaction that wrote emails wakes the worker
+# with one `deliver_due_outbox` task, which delivers every email due, in batches, until
+# none is left. While such a task is queued and not yet started (the flag below is set),
+# later commits need not send another: it will find their rows, since it clears the
+# flag before it reads. So under load many commits share one task, one lock and one
+# commit in the worker, and the web process sends a SET instead of a Celery message.
+# The flag expires on its own, so a lost task delays emails by at most DOORBELL_TTL
+# (and the sweeper re-sends anything overdue whatever happens to Redis).
+DOORBELL = "zea:outbox:doorbell"
+DOORBELL_TTL = timedelta(seconds=1)
+DELIVER_DUE = "zea.workflows.tasks.deliver_due_outbox"
+
+
+def ring_outbox() -> bool:
+    """Wake the worker to deliver the emails due, unless a wake-up is already queued."""
+
+    def ring():
+        client = _broker_redis(current_app.conf.broker_url)
+        if client.set(DOORBELL, 1, nx=True, px=int(DOORBELL_TTL.total_seconds() * 1000)):
+            try:
+                current_app.send_task(DELIVER_DUE, ignore_result=True)
+            except Exception:
+                client.delete(DOORBELL)  # let the next commit try again
+                raise
+
+    return guarded(DELIVER_DUE, ring)
+
+
+def answer_doorbell() -> None:
+    """The woken task, before it reads the outbox: commits from now on ring again."""
+    guarded("clearing the outbox doorbell", lambda: _broker_redis(current_app.conf.broker_url).delete(DOORBELL))
+
+
+@lru_cache(maxsize=4)
+def _broker_redis(url: str) -> redis.Redis:
+    # The same timeouts as the broker's own connections: a request must not hang on Redis.
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=options["socket_connect_timeout"], socket_timeout=options["socket_timeout"]
+    )
+
+
+# Outbox rows sent by id (the sweeper's re-sends, the admin's): one task for one, a
+# batch task per chunk for more, so that many worker threads share a large batch. Not
+# a Celery `group`: a group tracks its results, which subscribes this process to Redis'
+# result channel (see safe_send).
 CHUNK = 100
 
 

@@ -1,19 +1,22 @@
 """Delivering outbox emails: rendered from templates at send time, retried with backoff."""
 
 import logging
+import time
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from functools import cache
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
+from zea import rows as sql_rows
 from zea.workflows import dispatch
-from zea.workflows.models import OutboxMessage
+from zea.workflows.models import PENDING_OUTBOX, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -64,37 +67,118 @@ def render(message: OutboxMessage) -> EmailMultiAlternatives:
 
 
 def deliver(message_id: int, *, now: datetime | None = None) -> timedelta | None:
-    """Send one outbox email if still pending; return the delay before a retry, if any.
+    """Send one outbox email if still pending; return the delay before a retry, if any."""
+    return deliver_many([message_id], now=now).get(message_id)
 
-    The row stays locked while sending, so two deliveries of the same message cannot
-    both send it; a crash after sending and before commit may send it twice (at-least-once).
-    """
+
+def deliver_many(message_ids: list[int], *, now: datetime | None = None) -> dict[int, timedelta]:
+    """Send the still-pending emails among these, in one transaction and over one
+    connection to the mail server; return the retry delay of each that failed."""
     with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update(skip_locked=True).pending().filter(pk=message_id).first()
-        if message is None:
-            return None
-        message.attempts += 1
-        try:
-            render(message).send()
-        except Exception as exc:  # noqa: BLE001 — any failure of the mail server or template
-            now = now or timezone.now()
-            message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            if message.attempts >= settings.ZEA_OUTBOX_MAX_ATTEMPTS:
-                message.failed_at = now
-                delay = None
-                logger.error(
-                    "outbox %s gave up after %s attempts: %s", message.pk, message.attempts, message.last_error
-                )
+        return _send_locked(_lock("ids", [list(message_ids)]), now)
+
+
+# Emails per transaction when delivering whatever is due.
+DUE_BATCH = 100
+
+
+def deliver_due(*, batch: int = DUE_BATCH, budget_seconds: float = 20.0) -> tuple[int, dict[int, timedelta]]:
+    """Deliver every email due now, oldest first, `batch` per transaction, until none is
+    left; return how many were taken and the retry delay of each that failed.
+
+    What the outbox doorbell wakes (see `dispatch.ring_outbox`). Rows another delivery
+    holds are skipped, so two of these running at once share the work.
+    """
+    dispatch.answer_doorbell()
+    taken, retries = 0, {}
+    stop_at = time.monotonic() + budget_seconds
+    while True:
+        with transaction.atomic():
+            messages = _lock("due", [timezone.now(), batch])
+            retries |= _send_locked(messages, None)
+        taken += len(messages)
+        if len(messages) < batch:
+            return taken, retries
+        if time.monotonic() > stop_at:
+            dispatch.ring_outbox()  # more is due: let a fresh task go on (time limits, fairness)
+            return taken, retries
+
+
+def _send_locked(messages: list[OutboxMessage], now: datetime | None) -> dict[int, timedelta]:
+    """Send these locked rows over one mail connection and record each outcome.
+
+    The rows stay locked while sending, so two deliveries of the same message cannot
+    both send it; a crash after sending and before commit may send them again
+    (at-least-once, with the same Message-ID). A booking's two emails, or a busy
+    minute's hundred, cost one lock, one update and one commit.
+    """
+    retries: dict[int, timedelta] = {}
+    if not messages:
+        return retries
+    sent = []
+    mail = get_connection()
+    try:
+        for message in messages:
+            try:
+                mail.open()  # once; a no-op while the connection stays open
+                mail.send_messages([render(message)])
+            except Exception as exc:  # noqa: BLE001 — any failure of the mail server or template
+                _close_quietly(mail)  # the next message starts on a fresh connection
+                delay = _failed(message, exc, now or timezone.now())
+                if delay is not None:
+                    retries[message.pk] = delay
             else:
-                delay = backoff(message.attempts)
-                message.next_attempt_at = now + delay
-                logger.warning("outbox %s attempt %s failed: %s", message.pk, message.attempts, message.last_error)
-            message.save(update_fields=["attempts", "last_error", "failed_at", "next_attempt_at"])
-            return delay
-        message.sent_at = timezone.now()
-        message.last_error = ""
-        message.save(update_fields=["attempts", "sent_at", "last_error"])
-        return None
+                sent.append(message.pk)
+    finally:
+        _close_quietly(mail)
+    if sent:
+        with connection.cursor() as cursor:
+            cursor.execute(_sql("sent"), [timezone.now(), sent])
+    return retries
+
+
+# These run for every email the worker sends, so their text is made once rather than
+# compiled by the ORM each time (`tests/engine/test_outbox.py` holds them to the ORM).
+@cache
+def _sql(which: str) -> str:
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    select = f"SELECT {sql_rows.columns(OutboxMessage)} FROM {table} WHERE {PENDING_OUTBOX}"
+    return {
+        "ids": f"{select} AND id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
+        # The partial index on pending rows' next_attempt_at serves this.
+        "due": f"{select} AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
+        "sent": f"UPDATE {table} SET attempts = attempts + 1, sent_at = %s, last_error = '' WHERE id = ANY(%s)",
+    }[which]
+
+
+def _lock(which: str, params: list) -> list[OutboxMessage]:
+    """Pending rows, locked (rows someone else holds are skipped)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(which), params)
+        return [sql_rows.instance(OutboxMessage, row) for row in cursor.fetchall()]
+
+
+def _failed(message: OutboxMessage, exc: Exception, now: datetime) -> timedelta | None:
+    """Record a failed attempt; the delay before the next one, or None once it gave up."""
+    message.attempts += 1
+    message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    if message.attempts >= settings.ZEA_OUTBOX_MAX_ATTEMPTS:
+        message.failed_at = now
+        delay = None
+        logger.error("outbox %s gave up after %s attempts: %s", message.pk, message.attempts, message.last_error)
+    else:
+        delay = backoff(message.attempts)
+        message.next_attempt_at = now + delay
+        logger.warning("outbox %s attempt %s failed: %s", message.pk, message.attempts, message.last_error)
+    message.save(update_fields=["attempts", "last_error", "failed_at", "next_attempt_at"])
+    return delay
+
+
+def _close_quietly(mail) -> None:
+    try:
+        mail.close()
+    except Exception:  # the emails are sent; a failed QUIT must not undo their rows
+        logger.warning("closing the mail connection failed", exc_info=True)
 
 
 def enqueue_stale(*, now: datetime | None = None, limit: int = 5000) -> int:

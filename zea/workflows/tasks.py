@@ -29,11 +29,23 @@ def deliver_outbox(self, message_id: int) -> None:
         raise self.retry(countdown=delay.total_seconds(), max_retries=settings.ZEA_OUTBOX_MAX_ATTEMPTS)
 
 
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=50, time_limit=60)
+def deliver_due_outbox() -> int:
+    """Rung by the outbox doorbell: every email due now, in batches."""
+    taken, retries = outbox.deliver_due()
+    _retry_later(retries)
+    return taken
+
+
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
 def deliver_outbox_batch(message_ids: list[int]) -> None:
     """Many emails in one task; one that fails is retried on its own after its backoff
     (and its row stays pending for the sweeper should that message be lost too)."""
-    for message_id in message_ids:
-        delay = outbox.deliver(message_id)
-        if delay is not None:
-            dispatch.safe_send("zea.workflows.tasks.deliver_outbox", args=[message_id], countdown=delay.total_seconds())
+    _retry_later(outbox.deliver_many(message_ids))
+
+
+def _retry_later(retries: dict) -> None:
+    """Each failed email again after its backoff, on its own (its row stays pending, so
+    the sweeper re-sends it should this message be lost too)."""
+    for message_id, delay in retries.items():
+        dispatch.safe_send("zea.workflows.tasks.deliver_outbox", args=[message_id], countdown=delay.total_seconds())
