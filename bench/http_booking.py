@@ -138,13 +138,13 @@ def cpu_seconds(stack) -> dict:
 
 def measured(stack, port, plans):
     """Run the clients; the CPU each part of the stack spent per request, counted until
-    the worker has also delivered the emails those requests wrote."""
+    the worker (if running) has also delivered the emails those requests wrote."""
     from zea.workflows.models import OutboxMessage
 
     before = cpu_seconds(stack)
     results, elapsed = run_clients(port, plans)
-    deadline = time.monotonic() + 30
-    while OutboxMessage.objects.pending().exists() and time.monotonic() < deadline:
+    deadline = time.monotonic() + (30 if "worker" in stack.procs else 0)
+    while time.monotonic() < deadline and OutboxMessage.objects.pending().exists():
         time.sleep(0.01)
     after = cpu_seconds(stack)
     return results, elapsed, {name: (after[name] - before[name]) * 1000 / len(results) for name in after}
