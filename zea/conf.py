@@ -6,21 +6,22 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|[smhd]?)\s*$")
 
 
 class ConfigError(ImproperlyConfigured):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse `90s`, `15m`, `48h`, `7d` or plain seconds into a positive timedelta."""
+def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
+    """Parse `250ms`, `90s`, `15m`, `48h`, `7d` or plain seconds into a positive timedelta
+    (or zero, where `allow_zero` says that means "off")."""
     match = _DURATION.match(str(text))
     if not match:
-        raise ValueError(f"{text!r} is not a duration (use 90s, 15m, 48h, 7d or seconds)")
+        raise ValueError(f"{text!r} is not a duration (use 250ms, 90s, 15m, 48h, 7d or seconds)")
     seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"{text!r} must be longer than zero")
     return timedelta(seconds=seconds)
 
@@ -58,9 +59,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_duration(name: str, default: str) -> timedelta:
+def env_duration(name: str, default: str, *, allow_zero: bool = False) -> timedelta:
     raw = os.environ.get(name) or default
     try:
-        return parse_duration(raw)
+        return parse_duration(raw, allow_zero=allow_zero)
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None

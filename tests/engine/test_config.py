@@ -15,16 +15,29 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90s", 90), ("15m", 900), ("48h", 172800), ("7d", 604800), ("45", 45), ("1.5h", 5400)],
+    [("90s", 90), ("15m", 900), ("48h", 172800), ("7d", 604800), ("45", 45), ("1.5h", 5400), ("25ms", 0.025)],
 )
 def test_durations_accept_units_and_plain_seconds(text, expected):
     assert parse_duration(text) == timedelta(seconds=expected)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "7w", "-5s", "0", "1d2h"])
+@pytest.mark.parametrize("text", ["", "abc", "7w", "-5s", "0", "0ms", "1d2h", "5 ms s"])
 def test_bad_durations_are_refused(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_zero_is_a_duration_only_where_it_means_off():
+    assert parse_duration("0", allow_zero=True) == parse_duration("0ms", allow_zero=True) == timedelta(0)
+    with pytest.raises(ValueError):
+        parse_duration("-1ms", allow_zero=True)
+
+
+def test_the_outbox_linger_takes_milliseconds_and_zero_and_refuses_nonsense():
+    assert _start_django(ZEA_OUTBOX_LINGER="0").returncode == 0
+    assert _start_django(ZEA_OUTBOX_LINGER="40ms").returncode == 0
+    refused = _start_django(ZEA_OUTBOX_LINGER="soon")
+    assert refused.returncode != 0 and "ZEA_OUTBOX_LINGER" in refused.stderr
 
 
 def _start_django(**env):

@@ -1,6 +1,9 @@
 """Emails are outbox rows: none for a rolled-back change, none lost when Redis is down."""
 
+import base64
+import json
 import os
+import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -10,7 +13,7 @@ import redis
 import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from kombu import pools
 
@@ -192,15 +195,23 @@ def test_every_attempt_at_one_email_carries_the_same_message_id(settings):
     assert sent[0] != sent[1] and sent[0].endswith("@mail.zea.test>")
 
 
-def _queued_wakeups() -> int:
-    """deliver_due_outbox messages waiting in the tests' broker db (kombu keeps a queue
-    as a Redis list named after it)."""
+def _wakeups() -> list[tuple]:
+    """The deliver_due_outbox messages waiting in the tests' broker db, newest first, as
+    their args (kombu keeps a queue as a Redis list of JSON envelopes named after it)."""
     client = redis.Redis.from_url(celery_app.conf.broker_url)
     try:
-        bodies = client.lrange("notifications", 0, -1)
+        envelopes = [json.loads(body) for body in client.lrange("notifications", 0, -1)]
     finally:
         client.close()
-    return sum(1 for body in bodies if dispatch.DELIVER_DUE.encode() in body)
+    return [
+        tuple(json.loads(base64.b64decode(e["body"]))[0])
+        for e in envelopes
+        if e["headers"].get("task") == dispatch.DELIVER_DUE
+    ]
+
+
+def _queued_wakeups() -> int:
+    return len(_wakeups())
 
 
 def _commit_email(to: str) -> OutboxMessage:
@@ -220,6 +231,38 @@ def test_commits_while_a_wakeup_is_queued_share_it_and_it_delivers_them_all():
     _commit_email("later@example.com")  # the task answered the doorbell: the next commit rings again
     assert _queued_wakeups() == 2
     flush_test_redis()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_wakeup_lingers_after_the_ring_so_the_commits_of_that_moment_share_it(settings):
+    settings.ZEA_OUTBOX_LINGER = timedelta(milliseconds=300)
+    flush_test_redis()
+    _commit_email("first@example.com")
+    ((rung_at,),) = _wakeups()
+    assert abs(rung_at - time.time()) < 5
+
+    def commit_later():
+        _commit_email("second@example.com")
+        connection.close()
+
+    later = threading.Timer(0.1, commit_later)
+    later.start()
+    started = time.monotonic()
+    assert tasks.deliver_due_outbox(rung_at) == 2  # the commit 100 ms after the ring went with it
+    assert time.monotonic() - started >= 0.15
+    later.join()
+    assert _queued_wakeups() == 1  # the second commit found the doorbell rung: no second task
+    flush_test_redis()
+
+
+@pytest.mark.django_db
+def test_a_wakeup_waits_out_the_linger_once_whatever_the_clocks_say(settings):
+    settings.ZEA_OUTBOX_LINGER = timedelta(milliseconds=500)
+    started = time.monotonic()
+    assert outbox.deliver_due(rung_at=time.time() - 60) == (0, {})  # waited in the queue: no more waiting
+    assert time.monotonic() - started < 0.4
+    assert outbox.deliver_due(rung_at=time.time() + 3600) == (0, {})  # a clock ahead: the linger at most
+    assert 0.45 <= time.monotonic() - started < 0.9
 
 
 @pytest.mark.django_db(transaction=True)

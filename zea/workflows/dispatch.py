@@ -5,6 +5,7 @@ work: the timer or outbox row exists, and the sweeper enqueues or fires it.
 """
 
 import logging
+import time
 from datetime import timedelta
 from functools import lru_cache
 
@@ -50,13 +51,17 @@ def _send_timers(timers) -> None:
 # with one `deliver_due_outbox` task, which delivers every email due, in batches, until
 # none is left. While such a task is queued and not yet started (the flag below is set),
 # later commits need not send another: it will find their rows, since it clears the
-# flag before it reads. So under load many commits share one task, one lock and one
-# commit in the worker, and the web process sends a SET instead of a Celery message.
-# The flag expires on its own, so a lost task delays emails by at most DOORBELL_TTL
-# (and the sweeper re-sends anything overdue whatever happens to Redis).
+# flag before it reads. The task lingers until ZEA_OUTBOX_LINGER after the ring before
+# it does, so the commits of that moment share it: under load one task, one lock and
+# one commit in the worker serve many bookings, and the web process sends a SET instead
+# of a Celery message. The flag expires on its own, so a lost task holds emails back for
+# about a second at most (and the sweeper re-sends anything overdue whatever happens).
 DOORBELL = "zea:outbox:doorbell"
-DOORBELL_TTL = timedelta(seconds=1)
 DELIVER_DUE = "zea.workflows.tasks.deliver_due_outbox"
+
+
+def doorbell_ttl() -> timedelta:
+    return settings.ZEA_OUTBOX_LINGER + timedelta(seconds=1)
 
 
 def ring_outbox() -> bool:
@@ -64,9 +69,9 @@ def ring_outbox() -> bool:
 
     def ring():
         client = _broker_redis(current_app.conf.broker_url)
-        if client.set(DOORBELL, 1, nx=True, px=int(DOORBELL_TTL.total_seconds() * 1000)):
+        if client.set(DOORBELL, 1, nx=True, px=int(doorbell_ttl().total_seconds() * 1000)):
             try:
-                current_app.send_task(DELIVER_DUE, ignore_result=True)
+                current_app.send_task(DELIVER_DUE, args=[time.time()], ignore_result=True)
             except Exception:
                 client.delete(DOORBELL)  # let the next commit try again
                 raise

@@ -82,13 +82,21 @@ def deliver_many(message_ids: list[int], *, now: datetime | None = None) -> dict
 DUE_BATCH = 100
 
 
-def deliver_due(*, batch: int = DUE_BATCH, budget_seconds: float = 20.0) -> tuple[int, dict[int, timedelta]]:
+def deliver_due(
+    *, rung_at: float | None = None, batch: int = DUE_BATCH, budget_seconds: float = 20.0
+) -> tuple[int, dict[int, timedelta]]:
     """Deliver every email due now, oldest first, `batch` per transaction, until none is
     left; return how many were taken and the retry delay of each that failed.
 
-    What the outbox doorbell wakes (see `dispatch.ring_outbox`). Rows another delivery
-    holds are skipped, so two of these running at once share the work.
+    What the outbox doorbell wakes (see `dispatch.ring_outbox`): it first waits until
+    ZEA_OUTBOX_LINGER after `rung_at` (a Unix time), so the commits of that moment go
+    with it. Rows another delivery holds are skipped, so two of these share the work.
     """
+    if rung_at is not None:
+        linger = settings.ZEA_OUTBOX_LINGER.total_seconds()
+        wait = min(linger, rung_at + linger - time.time())  # never longer, whatever the clocks say
+        if wait > 0:
+            time.sleep(wait)
     dispatch.answer_doorbell()
     taken, retries = 0, {}
     stop_at = time.monotonic() + budget_seconds

@@ -29,10 +29,16 @@ def deliver_outbox(self, message_id: int) -> None:
         raise self.retry(countdown=delay.total_seconds(), max_retries=settings.ZEA_OUTBOX_MAX_ATTEMPTS)
 
 
-@shared_task(acks_late=True, ignore_result=True, soft_time_limit=50, time_limit=60)
-def deliver_due_outbox() -> int:
+# Acknowledged on receipt, unlike the other tasks: a wake-up lost with its worker costs
+# nothing (the rows wait, the doorbell expires, the sweeper re-sends what is overdue),
+# and kombu's Redis transport crashes the whole worker when the broker connection drops
+# while it holds an unacknowledged message, which a lingering wake-up would make likely.
+# Limits as for a batch: the loop stops taking batches after its budget (20 s), but a
+# batch in progress may wait on a slow mail server.
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=240, time_limit=300)
+def deliver_due_outbox(rung_at: float | None = None) -> int:
     """Rung by the outbox doorbell: every email due now, in batches."""
-    taken, retries = outbox.deliver_due()
+    taken, retries = outbox.deliver_due(rung_at=rung_at)
     _retry_later(retries)
     return taken
 
