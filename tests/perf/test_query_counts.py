@@ -4,15 +4,18 @@ Each count is the whole conversation with PostgreSQL, BEGIN and COMMIT included;
 query on these paths is a regression to justify (and a figure to re-measure in bench/).
 """
 
+import uuid
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from onboarding.models import Onboarding
 from tests.bookings.conftest import new_slot, ready_athlete
 from tests.conftest import register_athlete
 from zea.errors import TransitionNotAllowed
-from zea.workflows import engine
+from zea.workflows import engine, registry
 from zea.workflows.models import AuditEvent, Timer
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +120,28 @@ def test_a_step_cancels_only_the_timers_it_names(coach_obj):
     pending = set(Timer.objects.pending().filter(execution_id=session.pk).values_list("name", flat=True))
     assert pending == {"second"}
     assert Timer.objects.get(execution_id=session.pk, name="first").cancelled_at is not None
+
+
+def _plan(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_an_executions_timers_are_found_by_its_index_whatever_the_statistics():
+    """The test database's tables were never analyzed: the state of a fresh deployment,
+    where PostgreSQL would happily walk the due-date index of every pending timer to find
+    one execution's. The step's cancel and the status query's deadline must not."""
+    onboarding = register_athlete()
+    Timer.objects.bulk_create(
+        Timer(workflow_type="onboarding", execution_id=uuid.uuid4(), name="deadline", due_at=timezone.now())
+        for _ in range(500)
+    )
+    cancel = _plan(engine._cancel_timers_sql(by_name=False), [timezone.now(), onboarding.pk])
+    deadline = _plan(registry._row_sql(Onboarding), [onboarding.pk])
+    for plan in (cancel, deadline):
+        assert "timer_pending_due" not in plan and "workflows_timer_execution_id" in plan, plan
+    with transaction.atomic():
+        engine.transition(onboarding, "complete_profile", actor="user:1")
+    assert not Timer.objects.pending().filter(execution_id=onboarding.pk).exists()
+    assert Timer.objects.pending().count() == 500  # nobody else's

@@ -20,7 +20,7 @@ from django_fsm import can_proceed
 from zea import rows as sql_rows
 from zea.errors import NotFound, TransitionNotAllowed
 from zea.workflows import audit, dispatch
-from zea.workflows.models import PENDING_TIMER, AuditEvent, OutboxMessage, Timer, Workflow
+from zea.workflows.models import PENDING_TIMER_OF_EXECUTION, AuditEvent, OutboxMessage, Timer, Workflow
 
 ALL = "__all__"
 
@@ -338,7 +338,7 @@ def copy_rows(model, instances: list, *, with_ids: bool = False) -> None:
 def _cancel_timers_sql(*, by_name: bool) -> str:
     table = connection.ops.quote_name(Timer._meta.db_table)
     named = " AND name = ANY(%s)" if by_name else ""
-    return f"UPDATE {table} SET cancelled_at = %s WHERE execution_id = %s AND {PENDING_TIMER}{named}"
+    return f"UPDATE {table} SET cancelled_at = %s WHERE execution_id = %s AND {PENDING_TIMER_OF_EXECUTION}{named}"
 
 
 def _execute_together(parts: list[tuple[str, list]]) -> None:

@@ -88,6 +88,12 @@ class AuditEvent(models.Model):
 # The condition of TimerQuerySet.pending() in SQL, for hand-written queries (and the
 # predicate of the partial indexes on pending timers).
 PENDING_TIMER = "fired_at IS NULL AND cancelled_at IS NULL"
+# The same condition for lookups by execution, written so that no partial index on
+# pending timers qualifies: on a table whose statistics lag behind its growth (a new
+# deployment, a burst of sign-ups), PostgreSQL would otherwise walk the whole due-date
+# index filtering on execution_id, at a cost that grows with every pending timer.
+# The plain index on execution_id finds the execution's few timers, whatever the stats.
+PENDING_TIMER_OF_EXECUTION = "coalesce(fired_at, cancelled_at) IS NULL"
 
 
 class TimerQuerySet(models.QuerySet):

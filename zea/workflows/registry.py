@@ -7,7 +7,7 @@ from django.apps import apps
 from django.db import connection
 
 from zea import rows as sql_rows
-from zea.workflows.models import PENDING_TIMER, Timer, Workflow
+from zea.workflows.models import PENDING_TIMER_OF_EXECUTION, Timer, Workflow
 
 
 @cache
@@ -54,7 +54,7 @@ def _row_sql(model: type[Workflow]) -> str:
     return (
         f"SELECT {sql_rows.columns(model, 'w')},"
         f" (SELECT t.due_at FROM {timers} t WHERE t.execution_id = w.{quote(model._meta.pk.column)}"
-        f" AND t.is_deadline AND {PENDING_TIMER} ORDER BY t.due_at LIMIT 1)"  # (the timer's columns)
+        f" AND t.is_deadline AND {PENDING_TIMER_OF_EXECUTION} ORDER BY t.due_at LIMIT 1)"  # (the timer's columns)
         f" FROM {table} w WHERE w.{quote(model._meta.pk.column)} = %s"
     )
 
