@@ -21,6 +21,7 @@ from onboarding.models import Onboarding
 from sessions import services as sessions
 from zea import rows as sql_rows
 from zea.accounts.models import Athlete, Coach, User
+from zea.constraints import constraint_of
 from zea.errors import Conflict, Forbidden, Invalid, NotFound, PaymentRequired
 from zea.workflows import engine
 from zea.workflows.engine import Email
@@ -29,12 +30,6 @@ from zea.workflows.engine import Email
 MAX_SLOT_LENGTH = timedelta(hours=12)
 
 Kind = CreditTransaction.Kind
-
-
-def constraint_of(exc: IntegrityError) -> str | None:
-    """The name of the database constraint an IntegrityError broke, if PostgreSQL said."""
-    diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None)
 
 
 # --- Slots -----------------------------------------------------------------

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 
 from celery import chord, current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sessions.models import Review, TrainingSession
+from zea.constraints import constraint_of
 from zea.errors import Conflict, Invalid, NotFound
 from zea.workflows import dispatch, engine
 from zea.workflows.engine import Email, Schedule
@@ -167,24 +168,35 @@ def _request_email(session: TrainingSession, kind: str, deadline: datetime) -> E
 @transaction.atomic
 def open_review(session_id, kind: str) -> Review | None:
     """Create one branch (its row, timer and request email) if it does not exist yet.
-    Idempotent: a duplicate delivery, the chord and the sweeper may all call it."""
-    session = engine.lock(TrainingSession, session_id)
+    Idempotent: a duplicate delivery, the chord and the sweeper may all call it.
+
+    The session is share-locked: it cannot move meanwhile, yet the two branches open at
+    the same time instead of one after the other. Two openings of the same branch meet
+    at the unique constraint, and the later one returns the earlier one's review.
+    """
+    session = engine.lock(TrainingSession, session_id, shared=True)
     if session is None or session.state not in (State.TIME_RECORDED, State.IN_REVIEW):
         return None
     existing = Review.objects.filter(session=session, kind=kind).first()
     if existing is not None:
         return existing
     deadline = _deadline(session, kind)
-    return engine.start(
-        Review,
-        actor=engine.SYSTEM_WORKER,
-        data={"session": str(session.pk), "kind": kind},
-        session=session,
-        kind=kind,
-        deadline=deadline,
-        schedule=[Schedule("deadline", deadline, deadline=True)],
-        emails=[_request_email(session, kind, deadline)],
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the twin may insert first
+            return engine.start(
+                Review,
+                actor=engine.SYSTEM_WORKER,
+                data={"session": str(session.pk), "kind": kind},
+                session=session,
+                kind=kind,
+                deadline=deadline,
+                schedule=[Schedule("deadline", deadline, deadline=True)],
+                emails=[_request_email(session, kind, deadline)],
+            )
+    except IntegrityError as exc:
+        if constraint_of(exc) != "review_one_per_kind":
+            raise
+    return Review.objects.get(session=session, kind=kind)
 
 
 @transaction.atomic

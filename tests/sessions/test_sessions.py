@@ -1,15 +1,17 @@
 """Session completion: real time at once, two review branches in parallel, completed once."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 
 from sessions import services
 from sessions.models import Review, TrainingSession
 from tests.helpers import race
-from tests.sessions.conftest import open_branches, record, times
+from tests.sessions.conftest import book_session, open_branches, record, times
 from zea.errors import DomainError
 from zea.workflows import sweeper, timers, verify
 from zea.workflows.models import AuditEvent, OutboxMessage, Timer
@@ -154,6 +156,39 @@ def test_opening_a_branch_twice_creates_it_once(session):
     assert first.pk == second.pk
     assert OutboxMessage.objects.filter(execution_id=first.pk).count() == 1
     assert Timer.objects.filter(execution_id=first.pk).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_two_branches_open_side_by_side_not_one_after_the_other(coach_obj):
+    session = record(book_session(coach_obj))
+    evaluation_opened = threading.Event()
+
+    def open_feedback_and_hold_the_transaction():
+        with transaction.atomic():
+            services.open_review(session.pk, "feedback")
+            # The session stays locked until this commits: the other branch must not wait.
+            assert evaluation_opened.wait(timeout=10), "the evaluation waited for the feedback branch"
+
+    def open_evaluation():
+        services.open_review(session.pk, "evaluation")
+        evaluation_opened.set()
+
+    assert race(open_feedback_and_hold_the_transaction, open_evaluation) == [None, None]
+    assert sorted(Review.objects.filter(session=session).values_list("kind", flat=True)) == ["evaluation", "feedback"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_one_branch_opened_twice_at_the_same_moment_exists_once(coach_obj, attempt):
+    session = record(book_session(coach_obj))
+    opened = []
+    outcomes = race(*[lambda: opened.append(services.open_review(session.pk, "feedback").pk)] * 2)
+    assert outcomes == [None, None]
+    (review,) = Review.objects.filter(session=session, kind="feedback")
+    assert opened == [review.pk, review.pk]  # the later one answers with the earlier one's review
+    assert OutboxMessage.objects.filter(execution_id=review.pk).count() == 1
+    assert Timer.objects.filter(execution_id=review.pk).count() == 1
+    assert AuditEvent.objects.filter(execution_id=review.pk).count() == 1
 
 
 def test_a_cancelled_booking_cancels_the_scheduled_session(session):

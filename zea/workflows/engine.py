@@ -56,13 +56,15 @@ SYSTEM_WORKER = "system:worker"
 SYSTEM_BEAT = "system:beat"
 
 
-def lock(model: type[Workflow], execution_id, *, skip_locked: bool = False) -> Workflow | None:
+def lock(model: type[Workflow], execution_id, *, skip_locked: bool = False, shared: bool = False) -> Workflow | None:
     """Re-read a workflow row under a row lock (inside an atomic block).
 
     Every step starts here, so the query's text is made once per model rather than
     compiled by the ORM each time; the row becomes an instance as a queryset would make it.
+    `shared` takes a share lock: it keeps the row from moving (a step needs the exclusive
+    lock) without keeping other share-lockers out, for work beside the row, not on it.
     """
-    text = _lock_template(model, skip_locked)
+    text = _lock_template(model, skip_locked, shared)
     with connection.cursor() as cursor:
         cursor.execute(text, [model._meta.pk.get_db_prep_value(execution_id, cursor.db)])
         row = cursor.fetchone()
@@ -175,11 +177,12 @@ def _write_step(workflow: Workflow, event: AuditEvent, cancel: Iterable[str] | s
 
 
 @cache
-def _lock_template(model: type[Workflow], skip_locked: bool) -> str:
+def _lock_template(model: type[Workflow], skip_locked: bool, shared: bool = False) -> str:
     quote = connection.ops.quote_name
+    mode = "SHARE" if shared else "UPDATE"
     skip = " SKIP LOCKED" if skip_locked else ""
     table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-    return f"SELECT {sql_rows.columns(model)} FROM {table} WHERE {pk} = %s FOR UPDATE{skip}"
+    return f"SELECT {sql_rows.columns(model)} FROM {table} WHERE {pk} = %s FOR {mode}{skip}"
 
 
 @cache
