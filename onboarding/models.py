@@ -22,9 +22,13 @@ class Onboarding(Workflow):
         "reminder": "onboarding.services.on_reminder",
     }
     bulk_timer_handlers = {"deadline": "onboarding.services.on_deadlines"}
-    bulk_lock_related = ("athlete__user",)
-    # The expiry email's address, name and language; the user's id to deactivate it.
-    bulk_lock_only = ("athlete__user__email", "athlete__user__first_name", "athlete__user__language")
+    # The expiry email's address, name and language; the user to deactivate.
+    bulk_lock_values = {
+        "user_id": "athlete__user_id",
+        "email": "athlete__user__email",
+        "first_name": "athlete__user__first_name",
+        "language": "athlete__user__language",
+    }
     admin_transitions = {"reopen": "onboarding.services.reopen"}
 
     state = FSMField(

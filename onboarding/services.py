@@ -41,7 +41,11 @@ def _timers(started_at: datetime, now: datetime) -> list[Schedule]:
 
 
 def _email(athlete: Athlete, template: str, **context) -> Email:
-    user = athlete.user
+    return _email_to(athlete.user, template, **context)
+
+
+def _email_to(user, template: str, **context) -> Email:
+    """`user`: anything with the user's `email`, `first_name` and `language`."""
     return Email(
         template=f"onboarding/email/{template}",
         to=[user.email],
@@ -105,7 +109,8 @@ def on_deadline(onboarding: Onboarding, timer) -> str:
 
 def on_deadlines(workflows: dict, timers: list) -> dict:
     """Bulk timer handler (a sweep after an outage): expire every onboarding still
-    awaiting its profile, deactivate their users, in a handful of queries."""
+    awaiting its profile, deactivate their users, in a handful of queries. The rows carry
+    their user's id, address, name and language (`Onboarding.bulk_lock_values`)."""
     timer_of = {timer.execution_id: timer for timer in timers}
     waiting = [
         workflows[execution_id] for execution_id in timer_of if workflows[execution_id].state == State.AWAITING_PROFILE
@@ -115,9 +120,9 @@ def on_deadlines(workflows: dict, timers: list) -> dict:
         "expire",
         actor=engine.SYSTEM_TIMER,
         data=lambda onboarding: {"timer": timer_of[onboarding.pk].pk},
-        emails=lambda onboarding: [_email(onboarding.athlete, "expired")],
+        emails=lambda onboarding: [_email_to(onboarding, "expired")],
     )
-    User.objects.filter(pk__any=[onboarding.athlete.user_id for onboarding in moved]).update(is_active=False)
+    User.objects.filter(pk__any=[onboarding.user_id for onboarding in moved]).update(is_active=False)
     expired = {onboarding.pk for onboarding in moved}
     return {timer.pk: "expired" if timer.execution_id in expired else "noop" for timer in timers}
 

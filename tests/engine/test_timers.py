@@ -68,7 +68,8 @@ def test_a_cancelled_timer_never_fires(onboarding):
 
 def test_the_sweeper_fires_a_backlog_in_batches_each_once(settings):
     settings.ZEA_SWEEP_BATCH = 7
-    executions = [register_athlete() for _ in range(20)]
+    executions = [register_athlete(first_name=f"N{i}", language="es" if i % 2 else "") for i in range(20)]
+    completed = register_athlete(complete=True)
     with time_machine.travel(timezone.now() + timedelta(days=8), tick=False):
         result = sweeper.sweep()
     # 20 deadlines plus their reminders, all past due
@@ -78,8 +79,12 @@ def test_the_sweeper_fires_a_backlog_in_batches_each_once(settings):
     }
     assert AuditEvent.objects.filter(target="expired").count() == 20
     assert not User.objects.filter(athlete__onboarding__in=executions, is_active=True).exists()
+    assert User.objects.get(pk=completed.athlete.user_id).is_active  # only the expired ones
     expiry_emails = OutboxMessage.objects.filter(template="onboarding/email/expired")
     assert sorted(expiry_emails.values_list("execution_id", flat=True)) == sorted(e.pk for e in executions)
+    for execution in executions:  # each to its athlete, by name, in their language
+        email, user = expiry_emails.get(execution_id=execution.pk), execution.athlete.user
+        assert (email.to, email.context["first_name"], email.language) == ([user.email], user.first_name, user.language)
     # reminders whose deadline had passed too were not sent
     assert not OutboxMessage.objects.filter(template="onboarding/email/reminder").exists()
     assert not list(verify.verify_all())

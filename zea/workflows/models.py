@@ -26,10 +26,9 @@ class Workflow(FSMModelMixin, models.Model):
     # that fires a whole batch at once (optional; the sweeper falls back to one by one);
     # `timers` are rows with `pk`, `workflow_type`, `name`, `execution_id` and `due_at`
     bulk_timer_handlers: dict[str, str] = {}
-    # what the bulk handlers read besides the row: `select_related` paths, and if set, the
-    # only fields to load (`only()`; the engine adds what a bulk transition needs)
-    bulk_lock_related: tuple[str, ...] = ()
-    bulk_lock_only: tuple[str, ...] = ()
+    # what the bulk handlers read besides the row, as attribute name -> lookup path (read
+    # in the same query, onto the row: no related instances to build for a whole backlog)
+    bulk_lock_values: dict[str, str] = {}
     # transition name -> dotted path of `service(workflow, *, actor)` for the admin's buttons
     admin_transitions: dict[str, str] = {}
     # dotted path of `repair(*, now) -> int`, run by every sweep to re-drive stalled executions

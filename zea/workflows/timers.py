@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -127,11 +128,10 @@ def _fire_bulk(model, handler, timers: list, now: datetime, result: SweepResult)
     bulk, and mark the timers fired with its outcomes."""
     locked = (
         model.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related(*model.bulk_lock_related)
         .filter(pk__any=[timer.execution_id for timer in timers])
+        .only(*engine.BULK_FIELDS)
+        .annotate(**{name: F(path) for name, path in model.bulk_lock_values.items()})
     )
-    if model.bulk_lock_only:
-        locked = locked.only(*engine.BULK_FIELDS, *model.bulk_lock_only)
     workflows = {workflow.pk: workflow for workflow in locked}
     ready = [timer for timer in timers if timer.execution_id in workflows]
     result.skipped += len(timers) - len(ready)
