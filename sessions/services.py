@@ -3,6 +3,8 @@ one of its two review branches.
 
 Lock order: a review, then its session (submit and expiry alike), so the branch that
 ends last always sees the other one ended and finalizes the session, exactly once.
+Opening a branch share-locks the session, so the two open side by side; a transaction
+that will end a branch never takes the share lock before the exclusive one.
 """
 
 import logging
@@ -228,7 +230,11 @@ def submit_review(*, session: TrainingSession, kind: str, rating: int, text: str
     expired or was submitted (or the session was never recorded)."""
     review = Review.objects.filter(session=session, kind=kind).first()
     if review is None:
-        # Submitted before the chord got to it: open the branch here (idempotent).
+        # Submitted before the chord got to it: open the branch here (idempotent). The
+        # session's exclusive lock first, which ending the branch needs anyway: taken
+        # after open_review's share lock, it would wait on a chord opening this same
+        # branch while that one waits on our new review (a deadlock).
+        engine.lock(TrainingSession, session.pk)
         review = open_review(session.pk, kind)
     if review is None:
         raise Conflict(NOT_OPEN_DETAILS[kind], code=CLOSED_CODES[kind])

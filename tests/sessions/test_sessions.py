@@ -1,6 +1,7 @@
 """Session completion: real time at once, two review branches in parallel, completed once."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from sessions.models import Review, TrainingSession
 from tests.helpers import race
 from tests.sessions.conftest import book_session, open_branches, record, times
 from zea.errors import DomainError
-from zea.workflows import sweeper, timers, verify
+from zea.workflows import engine, sweeper, timers, verify
 from zea.workflows.models import AuditEvent, OutboxMessage, Timer
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +176,29 @@ def test_the_two_branches_open_side_by_side_not_one_after_the_other(coach_obj):
 
     assert race(open_feedback_and_hold_the_transaction, open_evaluation) == [None, None]
     assert sorted(Review.objects.filter(session=session).values_list("kind", flat=True)) == ["evaluation", "feedback"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_review_submitted_while_the_chord_opens_that_branch_goes_through(coach_obj):
+    """The contract smoke's path: the coach evaluates right after recording, while the
+    chord is opening the evaluation branch (it holds the session's share lock)."""
+    session = record(book_session(coach_obj))
+    chord_holds_the_session = threading.Event()
+
+    def chord_opens_the_evaluation():
+        with transaction.atomic():
+            engine.lock(TrainingSession, session.pk, shared=True)  # as open_review begins
+            chord_holds_the_session.set()
+            time.sleep(0.5)  # the coach's submission arrives meanwhile
+            services.open_review(session.pk, "evaluation")
+
+    def coach_evaluates():
+        assert chord_holds_the_session.wait(timeout=10)
+        services.submit_review(session=session, kind="evaluation", rating=4, text="", actor="user:0")
+
+    assert race(chord_opens_the_evaluation, coach_evaluates) == [None, None]
+    (review,) = Review.objects.filter(session=session, kind="evaluation")
+    assert review.state == "submitted" and review.rating == 4
 
 
 @pytest.mark.django_db(transaction=True)
