@@ -26,8 +26,10 @@ class Workflow(FSMModelMixin, models.Model):
     # that fires a whole batch at once (optional; the sweeper falls back to one by one);
     # `timers` are rows with `pk`, `workflow_type`, `name`, `execution_id` and `due_at`
     bulk_timer_handlers: dict[str, str] = {}
-    # what the bulk handlers read besides the row, as attribute name -> lookup path (read
-    # in the same query, onto the row: no related instances to build for a whole backlog)
+    # the rows a bulk handler gets carry their primary key, state and chain head only
+    # (`engine.BULK_FIELDS`); whatever else it reads goes here, as attribute name ->
+    # lookup path, read in the same query onto the row (no related instances to build
+    # for a whole backlog, no query per row for a deferred field)
     bulk_lock_values: dict[str, str] = {}
     # transition name -> dotted path of `service(workflow, *, actor)` for the admin's buttons
     admin_transitions: dict[str, str] = {}
@@ -84,14 +86,12 @@ class AuditEvent(models.Model):
         return f"{self.workflow_type} {self.execution_id} #{self.seq} {self.transition}"
 
 
-# The condition of TimerQuerySet.pending() in SQL, for hand-written queries (and the
-# predicate of the partial indexes on pending timers).
-PENDING_TIMER = "fired_at IS NULL AND cancelled_at IS NULL"
-# The same condition for lookups by execution, written so that no partial index on
-# pending timers qualifies: on a table whose statistics lag behind its growth (a new
-# deployment, a burst of sign-ups), PostgreSQL would otherwise walk the whole due-date
-# index filtering on execution_id, at a cost that grows with every pending timer.
-# The plain index on execution_id finds the execution's few timers, whatever the stats.
+# The condition of TimerQuerySet.pending() in SQL, for hand-written lookups by execution.
+# Written so that no partial index on pending timers qualifies: on a table whose
+# statistics lag behind its growth (a new deployment, a burst of sign-ups), PostgreSQL
+# would otherwise walk the whole due-date index filtering on execution_id, at a cost that
+# grows with every pending timer. The plain index on execution_id finds the execution's
+# few timers, whatever the statistics (tests/perf checks the plans).
 PENDING_TIMER_OF_EXECUTION = "coalesce(fired_at, cancelled_at) IS NULL"
 
 
