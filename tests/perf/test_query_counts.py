@@ -4,6 +4,9 @@ Each count is the whole conversation with PostgreSQL, BEGIN and COMMIT included;
 query on these paths is a regression to justify (and a figure to re-measure in bench/).
 """
 
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -145,3 +148,33 @@ def test_an_executions_timers_are_found_by_its_index_whatever_the_statistics():
         engine.transition(onboarding, "complete_profile", actor="user:1")
     assert not Timer.objects.pending().filter(execution_id=onboarding.pk).exists()
     assert Timer.objects.pending().count() == 500  # nobody else's
+
+
+def test_a_connection_prepares_the_statements_it_repeats(coach_obj):
+    """PostgreSQL parses and plans a hot statement once per connection, not per request:
+    the booking's own statements are among the connection's prepared ones."""
+    _, client = ready_athlete(10)
+    for _ in range(6):
+        response = client.post("/api/bookings/", {"slot_id": str(new_slot(coach_obj).pk)})
+        assert response.status_code == 201, response.json()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("FOR UPDATE OF s" in statement for statement in prepared), prepared  # the slot lock
+    assert any("bookings_booking" in statement and "INSERT" in statement for statement in prepared), prepared
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    show = "from django.conf import settings; print(sorted(settings.DATABASES['default'].get('OPTIONS', {})))"
+    options = {
+        flag: subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {show}"],
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "zea.settings", "ZEA_DB_PREPARED_STATEMENTS": flag},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        for flag in ("1", "0")
+    }
+    assert options == {"1": "['prepare_threshold', 'server_side_binding']", "0": "[]"}
