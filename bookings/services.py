@@ -23,7 +23,7 @@ from zea import rows as sql_rows
 from zea.accounts.models import Athlete, Coach, User
 from zea.constraints import constraint_of
 from zea.errors import Conflict, Forbidden, Invalid, NotFound, PaymentRequired
-from zea.workflows import engine
+from zea.workflows import batch, engine
 from zea.workflows.engine import Email
 
 # A slot longer than a session may be recorded (12 h) could never be paid as booked.
@@ -172,7 +172,7 @@ def book_slot(*, user: User, slot_id) -> Booked:
 
     Booking is the busiest write of the platform, so its round trips are counted (the
     tests pin them): the athlete comes with the permission check, the duplicate check
-    with the slot lock, and the place, the debit and its ledger row are one statement.
+    with the slot lock, and every write after the lock is one statement (`batch`).
     """
     athlete = getattr(user, "athlete", None)
     if athlete is None:
@@ -196,24 +196,38 @@ def book_slot(*, user: User, slot_id) -> Booked:
         raise Conflict(_("The slot is full."), code="slot_full")
     price = slot.price_credits
     booking_id = uuid.uuid4()
-    balance = _take_place(slot=slot, athlete=athlete, price=price, booking_id=booking_id, by=user)
     actor = engine.actor_of(user)
     try:
-        booking = engine.start(
-            Booking,
-            actor=actor,
-            data={"slot": str(slot.pk)},
-            execution_id=booking_id,
-            slot=slot,
-            athlete=athlete,
-            credits_debited=price,
-        )
+        # Everything below is one statement: the slot stays locked for two round trips.
+        with batch.together() as writes:
+            balance_left = _take_place(writes, slot=slot, athlete=athlete, price=price, booking_id=booking_id, by=user)
+            booking = engine.start(
+                Booking,
+                actor=actor,
+                data={"slot": str(slot.pk)},
+                execution_id=booking_id,
+                slot=slot,
+                athlete=athlete,
+                credits_debited=price,
+            )
+            session = sessions.schedule_for_booking(booking=booking, actor=actor)
+            engine.notify(booking, *_emails("confirmed", booking, slot, athlete, session_id=str(session.pk)))
+            (balance,) = writes.run(*balance_left)
     except IntegrityError as exc:
         if constraint_of(exc) == "booking_one_active_per_athlete_slot":
             raise holds_one from None
         raise
-    session = sessions.schedule_for_booking(booking=booking, actor=actor)
-    engine.notify(booking, *_emails("confirmed", booking, slot, athlete, session_id=str(session.pk)))
+    if balance is None:
+        # Raising rolls back what the statement wrote: the place and the debit were never
+        # taken, and the booking, its session and emails go with this transaction.
+        balance = balance_of(athlete)
+        raise PaymentRequired(
+            _("The slot costs %(price)s credit(s); your balance is %(balance)s.")
+            % {"price": price, "balance": balance},
+            code="insufficient_credits",
+            balance=balance,
+            price=price,
+        )
     return Booked(booking=booking, session_id=session.pk, credits_remaining=balance)
 
 
@@ -256,53 +270,35 @@ def _slot_lock_query() -> str:
     """
 
 
-def _take_place(*, slot: Slot, athlete: Athlete, price: int, booking_id, by: User) -> int:
-    """Count the place on the (locked) slot and debit `price` with its ledger row, in one
-    statement; return the balance left. Refuses (402) when the balance does not cover the
-    price: nothing was written then, since the place is only taken if the debit was."""
+def _take_place(writes, *, slot: Slot, athlete: Athlete, price: int, booking_id, by: User) -> tuple[str, list]:
+    """Add to `writes` the place on the (locked) slot and the debit of `price` with its
+    ledger row; return the SQL (and its parameters) of the balance left, NULL when the
+    balance did not cover the price (then neither the debit nor the place was written)."""
+    accounts = connection.ops.quote_name(CreditAccount._meta.db_table)
     if not price:
-        Slot.objects.filter(pk=slot.pk).update(booked_count=F("booked_count") + 1)
-        return balance_of(athlete)
+        writes.add(_sql("free place"), [slot.pk])
+        return f"(SELECT coalesce(max(balance), 0) FROM {accounts} WHERE athlete_id = %s)", [athlete.pk]
+    now = timezone.now()
+    writes.add(_sql("debit"), [price, now, athlete.pk, price], name="debited")
+    writes.add(_sql("ledger"), [Kind.DEBIT, -price, booking_id, now, by.pk])
+    writes.add(_sql("place"), [slot.pk])
+    return "(SELECT balance FROM debited)", []
+
+
+@cache
+def _sql(which: str) -> str:
     slots, accounts, ledger = (
         connection.ops.quote_name(model._meta.db_table) for model in (Slot, CreditAccount, CreditTransaction)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH debited AS (
-                UPDATE {accounts} SET balance = balance - %(price)s, updated_at = %(now)s
-                 WHERE athlete_id = %(athlete)s AND balance >= %(price)s
-             RETURNING id, balance
-            ), ledger AS (
-                INSERT INTO {ledger} (account_id, kind, amount, reason, booking_id, created_at, created_by_id)
-                SELECT id, %(kind)s, -%(price)s, 'booking', %(booking)s, %(now)s, %(by)s FROM debited
-            ), place AS (
-                UPDATE {slots} SET booked_count = booked_count + 1
-                 WHERE id = %(slot)s AND EXISTS (SELECT 1 FROM debited)
-            )
-            SELECT balance FROM debited
-            """,
-            {
-                "price": price,
-                "now": timezone.now(),
-                "athlete": athlete.pk,
-                "kind": Kind.DEBIT,
-                "booking": booking_id,
-                "by": by.pk,
-                "slot": slot.pk,
-            },
-        )
-        row = cursor.fetchone()
-    if row is None:
-        balance = balance_of(athlete)
-        raise PaymentRequired(
-            _("The slot costs %(price)s credit(s); your balance is %(balance)s.")
-            % {"price": price, "balance": balance},
-            code="insufficient_credits",
-            balance=balance,
-            price=price,
-        )
-    return row[0]
+    return {
+        "debit": f"""UPDATE {accounts} SET balance = balance - %s, updated_at = %s
+                      WHERE athlete_id = %s AND balance >= %s RETURNING id, balance""",
+        "ledger": f"""INSERT INTO {ledger} (account_id, kind, amount, reason, booking_id, created_at, created_by_id)
+                      SELECT id, %s, %s, 'booking', %s, %s, %s FROM debited""",
+        # The place is taken only with its debit (a free slot debits nothing).
+        "place": f"UPDATE {slots} SET booked_count = booked_count + 1 WHERE id = %s AND EXISTS (SELECT FROM debited)",
+        "free place": f"UPDATE {slots} SET booked_count = booked_count + 1 WHERE id = %s",
+    }[which]
 
 
 def visible_bookings(user: User):

@@ -55,6 +55,21 @@ def test_a_booking_is_confirmed_with_its_session_debit_and_emails(booker, slot):
     assert AuditEvent.objects.filter(execution_id=session.pk, target="scheduled").count() == 1
 
 
+@pytest.mark.parametrize("credits", [0, 3])
+def test_a_free_slot_takes_the_place_and_no_credit(coach_obj, credits):
+    user, client = ready_athlete(credits)
+    slot = new_slot(coach_obj, price_credits=0)
+    response = book(client, slot)
+    assert response.status_code == 201, response.json()
+    assert response.json()["credits_remaining"] == credits
+    slot.refresh_from_db()
+    assert slot.booked_count == 1
+    assert not CreditTransaction.objects.filter(kind="debit").exists()
+    booking = Booking.objects.get(pk=response.json()["id"])
+    assert booking.credits_debited == 0 and TrainingSession.objects.filter(booking=booking).exists()
+    assert OutboxMessage.objects.filter(execution_id=booking.pk).count() == 2
+
+
 def test_the_athlete_sees_the_booking_in_the_workflow_timeline(booker, slot):
     user, client = booker
     booking_id = book(client, slot).json()["id"]

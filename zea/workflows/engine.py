@@ -19,7 +19,7 @@ from django_fsm import can_proceed
 
 from zea import rows as sql_rows
 from zea.errors import NotFound, TransitionNotAllowed
-from zea.workflows import audit, dispatch
+from zea.workflows import audit, batch, dispatch
 from zea.workflows.models import PENDING_TIMER_OF_EXECUTION, AuditEvent, OutboxMessage, Timer, Workflow
 
 ALL = "__all__"
@@ -279,10 +279,17 @@ COPY_FROM = 50
 def insert_rows(instances: list) -> None:
     """Insert instances of one model and set their generated primary keys, like
     `bulk_create` but without compiling the INSERT on every call (it runs on every
-    booking: timers, outbox emails)."""
+    booking: timers, outbox emails). Inside `batch.together()`, each row is a part of
+    the batch and gets its key when the batch runs."""
     if not instances:
         return
     model = type(instances[0])
+    writes = batch.current()
+    if writes is not None:  # keys are set when the batch runs
+        for instance in instances:
+            writes.add(*_insert_sql(instance), key_of=instance)
+            instance._state.adding, instance._state.db = False, connection.alias
+        return
     if len(instances) > COPY_FROM:
         copy_rows(model, instances, with_ids=True)
         return
@@ -345,7 +352,13 @@ def _cancel_timers_sql(*, by_name: bool) -> str:
 
 
 def _execute_together(parts: list[tuple[str, list]]) -> None:
-    """Run data-modifying statements as one (PostgreSQL runs every WITH part to completion)."""
+    """Run data-modifying statements as one (PostgreSQL runs every WITH part to
+    completion), or add them to the open `batch.together()`."""
+    writes = batch.current()
+    if writes is not None:
+        for text, params in parts:
+            writes.add(text, params)
+        return
     ctes = ", ".join(f"s{i} AS ({text})" for i, (text, _) in enumerate(parts))
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {ctes} SELECT 1", [param for _, params in parts for param in params])
