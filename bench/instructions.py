@@ -167,6 +167,8 @@ def main():
     if args.child:
         kinds, data_file, n = args.child
         common.setup_django()
+        import zea.wsgi  # noqa: F401 — the web process's own set-up (its garbage collector's)
+
         child(kinds.split(","), json.loads(Path(data_file).read_text()), int(n))
         return
     if not shutil.which("valgrind"):

@@ -51,6 +51,19 @@ def _start_django(**env):
     )
 
 
+def test_the_web_process_freezes_what_it_loaded_and_collects_young_objects_less_often():
+    result = subprocess.run(
+        [sys.executable, "-c", "import gc, zea.wsgi; print(gc.get_threshold()[0], gc.get_freeze_count() > 10_000)"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "zea.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.split() == ["10000", "True"]
+
+
 def test_a_bad_duration_stops_start_up_naming_the_variable():
     result = _start_django(ZEA_FEEDBACK_TIMEOUT="two days")
     assert result.returncode != 0
