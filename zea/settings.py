@@ -209,6 +209,12 @@ CELERY_TASK_ROUTES = {
     "payroll.tasks.*": {"queue": "reports"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Celery's Django fix-up closes the task thread's database connection before and after
+# every task unless this is set: a new PostgreSQL backend (and none of its prepared
+# statements) per task. With it, the fix-up closes one every 1,000 tasks, and the worker
+# keeps or drops its connections by Django's own rules (CONN_MAX_AGE, health checks; see
+# zea/celery.py), as the web does between requests.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
