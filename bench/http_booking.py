@@ -150,6 +150,17 @@ def measured(stack, port, plans):
     return results, elapsed, {name: (after[name] - before[name]) * 1000 / len(results) for name in after}
 
 
+def combined(runs):
+    """The turns of one kind as one run: all results, the time they took, CPU per request."""
+    results = [result for run_results, _, _ in runs for result in run_results]
+    elapsed = sum(run_elapsed for _, run_elapsed, _ in runs)
+    cpu = {
+        name: sum(run_cpu[name] * len(run_results) for run_results, _, run_cpu in runs) / len(results)
+        for name in runs[0][2]
+    }
+    return results, elapsed, cpu
+
+
 def print_cpu(what, cpu, baseline=None):
     line = f"{'':<44} CPU per {what}: " + ", ".join(f"{n} {ms:.1f} ms" for n, ms in cpu.items() if n != "machine")
     line += f"; whole machine {cpu['machine']:.1f} ms"
@@ -192,24 +203,38 @@ def main():
         )
         # Warm up both endpoints (connections, imports).
         run_clients(port, [[("/bench/baseline/", {}, tokens[i])] * 5 for i in range(4)])
-        base_results, base_elapsed, base_cpu = measured(
-            stack, port, [[("/bench/baseline/", {}, tokens[i])] * per_client for i in range(16)]
-        )
+        # Baseline and booking take turns, so a VM whose speed drifts over the minutes of
+        # a run slows both alike.
+        turns = 2 if args.quick else 3
+        size = per_client // turns
+        base_runs, booking_runs = [], []
+        for turn in range(turns):
+            base_runs.append(measured(stack, port, [[("/bench/baseline/", {}, tokens[i])] * size for i in range(16)]))
+            mine = range(turn * size, (turn + 1) * size)  # each client's slots in this turn
+            booking_runs.append(
+                measured(
+                    stack,
+                    port,
+                    [[("/api/bookings/", {"slot_id": free[i + 16 * j]}, tokens[i]) for j in mine] for i in range(16)],
+                )
+            )
+        base_results, base_elapsed, base_cpu = combined(base_runs)
+        print(f"(baseline and booking in {turns} alternating turns each)")
         base = summarize("baseline: locked UPDATE + INSERT (DRF)", base_results, base_elapsed)
         print_cpu("baseline", base_cpu)
-        plans = [
-            [("/api/bookings/", {"slot_id": free[i + 16 * j]}, tokens[i]) for j in range(per_client)] for i in range(16)
-        ]
-        results, elapsed, cpu = measured(stack, port, plans)
+        results, elapsed, cpu = combined(booking_runs)
         summarize("booking, 16 clients, no contention", results, elapsed, base)
         print_cpu("booking", cpu, base_cpu)
-        hot_results = []
+        hot_results, hot_elapsed = [], 0.0
         confirmed = []
         for slot_id in hot:
-            round_results, _ = run_clients(port, [[("/api/bookings/", {"slot_id": slot_id}, t)] for t in tokens])
+            round_results, round_elapsed = run_clients(
+                port, [[("/api/bookings/", {"slot_id": slot_id}, t)] for t in tokens]
+            )
             hot_results += round_results
+            hot_elapsed += round_elapsed
             confirmed.append(sum(1 for status, _ in round_results if status == 201))
-        rate, p50, p99, statuses = summarize("booking, 64 clients racing one slot (cap 16)", hot_results, 1.0)
+        rate, p50, p99, statuses = summarize("booking, 64 clients racing one slot (cap 16)", hot_results, hot_elapsed)
         print(
             f"{'':<44} confirmed per slot: {confirmed} (capacity 16); 5xx: "
             f"{sum(n for s, n in statuses.items() if s >= 500)}"
