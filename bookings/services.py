@@ -274,10 +274,9 @@ def _take_place(writes, *, slot: Slot, athlete: Athlete, price: int, booking_id,
     """Add to `writes` the place on the (locked) slot and the debit of `price` with its
     ledger row; return the SQL (and its parameters) of the balance left, NULL when the
     balance did not cover the price (then neither the debit nor the place was written)."""
-    accounts = connection.ops.quote_name(CreditAccount._meta.db_table)
     if not price:
         writes.add(_sql("free place"), [slot.pk])
-        return f"(SELECT coalesce(max(balance), 0) FROM {accounts} WHERE athlete_id = %s)", [athlete.pk]
+        return _sql("balance"), [athlete.pk]
     now = timezone.now()
     writes.add(_sql("debit"), [price, now, athlete.pk, price], name="debited")
     writes.add(_sql("ledger"), [Kind.DEBIT, -price, booking_id, now, by.pk])
@@ -298,6 +297,7 @@ def _sql(which: str) -> str:
         # The place is taken only with its debit (a free slot debits nothing).
         "place": f"UPDATE {slots} SET booked_count = booked_count + 1 WHERE id = %s AND EXISTS (SELECT FROM debited)",
         "free place": f"UPDATE {slots} SET booked_count = booked_count + 1 WHERE id = %s",
+        "balance": f"(SELECT coalesce(max(balance), 0) FROM {accounts} WHERE athlete_id = %s)",
     }[which]
 
 

@@ -40,9 +40,10 @@ def test_the_outbox_linger_takes_milliseconds_and_zero_and_refuses_nonsense():
     assert refused.returncode != 0 and "ZEA_OUTBOX_LINGER" in refused.stderr
 
 
-def _start_django(**env):
+def _start_django(code="import django; django.setup(); print('started')", **env):
+    """Run `code` in a fresh Python with the real settings and `env` added."""
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "zea.settings", **env},
         capture_output=True,
@@ -52,16 +53,17 @@ def _start_django(**env):
 
 
 def test_the_web_process_freezes_what_it_loaded_and_collects_young_objects_less_often():
-    result = subprocess.run(
-        [sys.executable, "-c", "import gc, zea.wsgi; print(gc.get_threshold()[0], gc.get_freeze_count() > 10_000)"],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "zea.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert result.stdout.split() == ["10000", "True"]
+    result = _start_django("import gc, zea.wsgi; print(gc.get_threshold()[0], gc.get_freeze_count() > 10_000)")
+    assert result.stdout.split() == ["10000", "True"], result.stderr
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    show = "from django.conf import settings; print(sorted(settings.DATABASES['default'].get('OPTIONS', {})))"
+    options = {
+        flag: _start_django(f"import django; django.setup(); {show}", ZEA_DB_PREPARED_STATEMENTS=flag).stdout.strip()
+        for flag in ("1", "0")
+    }
+    assert options == {"1": "['prepare_threshold', 'server_side_binding']", "0": "[]"}
 
 
 def test_a_bad_duration_stops_start_up_naming_the_variable():

@@ -4,9 +4,6 @@ Each count is the whole conversation with PostgreSQL, BEGIN and COMMIT included;
 query on these paths is a regression to justify (and a figure to re-measure in bench/).
 """
 
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -163,19 +160,3 @@ def test_a_connection_prepares_the_statements_it_repeats(coach_obj):
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("FOR UPDATE OF s" in statement for statement in prepared), prepared  # the slot lock
     assert any("bookings_booking" in statement and "INSERT" in statement for statement in prepared), prepared
-
-
-def test_prepared_statements_can_be_turned_off_for_a_pooler():
-    show = "from django.conf import settings; print(sorted(settings.DATABASES['default'].get('OPTIONS', {})))"
-    options = {
-        flag: subprocess.run(
-            [sys.executable, "-c", f"import django; django.setup(); {show}"],
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "zea.settings", "ZEA_DB_PREPARED_STATEMENTS": flag},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout.strip()
-        for flag in ("1", "0")
-    }
-    assert options == {"1": "['prepare_threshold', 'server_side_binding']", "0": "[]"}
