@@ -31,8 +31,7 @@ def deliver_outbox(self, message_id: int) -> None:
 
 # Acknowledged on receipt, unlike the other tasks: a wake-up lost with its worker costs
 # nothing (the rows wait, the doorbell expires, the sweeper re-sends what is overdue),
-# and kombu's Redis transport crashes the whole worker when the broker connection drops
-# while it holds an unacknowledged message, which a lingering wake-up would make likely.
+# and a lingering wake-up need not sit unacknowledged in the worker.
 # Limits as for a batch: the loop stops taking batches after its budget (20 s), but a
 # batch in progress may wait on a slow mail server.
 @shared_task(acks_late=False, ignore_result=True, soft_time_limit=240, time_limit=300)
