@@ -132,7 +132,19 @@ def main():
         )
         common.report("  p99", common.percentile(chorded, 99), "ms")
     finally:
+        _drop_result_subscriptions()
         stack.teardown()
+
+
+def _drop_result_subscriptions():
+    """This process waited on results, so Celery keeps a subscription open for them; once
+    the stack's Redis is gone, each result object deleted later (at exit, say) would try
+    to unsubscribe and retry for 20 s. Close it now and let those deletions be no-ops."""
+    from celery import current_app
+
+    consumer = current_app.backend.result_consumer
+    consumer.stop()
+    consumer._pubsub = None  # cancel_for() unsubscribes only while this is set
 
 
 if __name__ == "__main__":
