@@ -14,7 +14,13 @@ def wait_until(predicate, timeout=15.0, interval=0.05):
 
 def race(*actions):
     """Run `actions` in threads released together (real transactions); return what each
-    raised, or None. Each thread closes its own database connection."""
+    raised, or None."""
+    return [outcome if isinstance(outcome, Exception) else None for outcome in race_results(*actions)]
+
+
+def race_results(*actions):
+    """Run `actions` in threads released together (real transactions); return what each
+    returned, or the exception it raised. Each thread closes its own database connection."""
     import threading
 
     from django.db import connection
@@ -23,9 +29,9 @@ def race(*actions):
     outcomes = [None] * len(actions)
 
     def run(index, action):
-        barrier.wait(timeout=30)
         try:
-            action()
+            barrier.wait(timeout=30)
+            outcomes[index] = action()
         except Exception as exc:  # noqa: BLE001 — handed to the test, which asserts on it
             outcomes[index] = exc
         finally:

@@ -1,16 +1,16 @@
 """Fixtures for bookings: slots in the future, athletes who may book and have credits."""
 
+import functools
 import itertools
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from bookings import services
 from bookings.models import Slot
 from tests.conftest import client_for, register_athlete
+from tests.helpers import race_results
 
 _hours = itertools.count(0)
 
@@ -30,25 +30,8 @@ def ready_athlete(credits: int = 5):
 
 
 def race(count: int, action):
-    """Run `action(i)` in `count` threads released together; each closes its DB connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = action(i)
-        except Exception as exc:  # noqa: BLE001 — reported to the test, which asserts on it
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    """Run `action(i)` in `count` threads released together; what each returned or raised."""
+    return race_results(*[functools.partial(action, i) for i in range(count)])
 
 
 @pytest.fixture

@@ -271,6 +271,21 @@ class Stack:
         with psycopg.connect(dbname=self.db_name) as conn:
             return conn.execute(query, params).fetchall()
 
+    def event_counts(self, execution_ids, **where) -> dict[str, int]:
+        """Audit events per execution among `execution_ids` matching one column, e.g.
+        `target="expired"`: {execution_id: count}, executions without one left out."""
+        ((column, value),) = where.items()
+        query = sql.SQL(
+            "SELECT execution_id::text, count(*) FROM workflows_auditevent "
+            "WHERE {} = %s AND execution_id::text = ANY(%s) GROUP BY 1"
+        ).format(sql.Identifier(column))
+        return dict(self.sql(query, (value, list(execution_ids))))
+
+    def each_once(self, execution_ids, **where) -> bool:
+        """Whether every one of `execution_ids` has exactly one such audit event."""
+        counts = self.event_counts(execution_ids, **where)
+        return len(counts) == len(execution_ids) and set(counts.values()) == {1}
+
     def register(self, email=None):
         email = email or f"e2e-{uuid.uuid4().hex[:10]}@example.com"
         status, body = self.call(

@@ -7,18 +7,8 @@ import pytest
 FAST = {"ZEA_ONBOARDING_TIMEOUT": "4s", "ZEA_ONBOARDING_REMINDERS": "50%"}
 
 
-def _expired_counts(stack, execution_ids):
-    rows = stack.sql(
-        "SELECT execution_id::text, count(*) FROM workflows_auditevent "
-        "WHERE target = 'expired' AND execution_id::text = ANY(%s) GROUP BY 1",
-        (execution_ids,),
-    )
-    return dict(rows)
-
-
 def _all_expired_once(stack, execution_ids):
-    counts = _expired_counts(stack, execution_ids)
-    return len(counts) == len(execution_ids) and set(counts.values()) == {1}
+    return stack.each_once(execution_ids, target="expired")
 
 
 @pytest.mark.stack_env(**FAST)
@@ -58,7 +48,7 @@ def test_beat_down_for_several_deadlines_catches_up_once_restarted(stack):
     ids = [stack.register()["execution_id"] for _ in range(8)]
     stack.flush_redis()  # no ETA task left: only a sweep can fire these now
     time.sleep(6)
-    assert _expired_counts(stack, ids) == {}  # nothing fired while beat was down
+    assert stack.event_counts(ids, target="expired") == {}  # nothing fired while beat was down
     stack.start("beat")
     stack.wait(lambda: _all_expired_once(stack, ids), timeout=30, what="the catch-up")
     assert stack.manage("zea", "verify").returncode == 0

@@ -29,18 +29,8 @@ def _session(stack, session_id):
     return stack.call("GET", f"/api/sessions/{session_id}/", token=stack.staff_token)[1]
 
 
-def _complete_events(stack, session_ids):
-    rows = stack.sql(
-        "SELECT execution_id::text, count(*) FROM workflows_auditevent "
-        "WHERE transition = 'complete' AND execution_id::text = ANY(%s) GROUP BY 1",
-        (session_ids,),
-    )
-    return dict(rows)
-
-
 def _all_completed_once(stack, session_ids):
-    counts = _complete_events(stack, session_ids)
-    return len(counts) == len(session_ids) and set(counts.values()) == {1}
+    return stack.each_once(session_ids, transition="complete")
 
 
 def _subjects(stack, email):
