@@ -43,3 +43,26 @@ def race_results(*actions):
     for thread in threads:
         thread.join(timeout=60)
     return outcomes
+
+
+def plans(sql: str, params: list, *, types: list[str], literals: list[str]) -> dict[str, str]:
+    """PostgreSQL's plans for `sql` (with `%s` placeholders): the custom one, made for
+    these `params`, and the generic one a prepared statement switches to after five runs,
+    made for any (`types` and `literals` describe the same values in SQL for PREPARE and
+    EXECUTE, which take no bound parameters)."""
+    from django.db import connection, transaction
+
+    numbered = sql
+    for position in range(1, len(types) + 1):
+        numbered = numbered.replace("%s", f"${position}", 1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        custom = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(f"PREPARE zea_plan_check ({', '.join(types)}) AS {numbered}")
+        try:
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            cursor.execute(f"EXPLAIN EXECUTE zea_plan_check ({', '.join(literals)})")
+            generic = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE zea_plan_check")
+    return {"custom": custom, "generic": generic}

@@ -14,6 +14,7 @@ from django.utils import timezone
 from onboarding.models import Onboarding
 from tests.bookings.conftest import new_slot, ready_athlete
 from tests.conftest import register_athlete
+from tests.helpers import plans
 from zea.errors import TransitionNotAllowed
 from zea.workflows import engine, registry
 from zea.workflows.models import AuditEvent, Timer
@@ -146,6 +147,30 @@ def test_an_executions_timers_are_found_by_its_index_whatever_the_statistics():
         engine.transition(onboarding, "complete_profile", actor="user:1")
     assert not Timer.objects.pending().filter(execution_id=onboarding.pk).exists()
     assert Timer.objects.pending().count() == 500  # nobody else's
+
+
+def test_many_executions_timers_are_cancelled_through_their_index_in_either_plan():
+    """After an outage the sweeper expires executions a thousand at a time and cancels
+    their timers in one statement. Prepared, its generic plan cannot hash the array of
+    ids: walking the pending timers' due-date index then compared each with every id
+    (0.3 s a batch among 100,000 pending timers, 3.3 s among a million)."""
+    expiring = [register_athlete() for _ in range(3)]
+    with connection.cursor() as cursor:  # a backlog, in a table never analyzed
+        cursor.execute(
+            "INSERT INTO workflows_timer (workflow_type, execution_id, name, due_at, is_deadline, created_at, outcome)"
+            " SELECT 'onboarding', gen_random_uuid(), 'deadline', now(), true, now(), '' FROM generate_series(1, 20000)"
+        )
+    ids = [onboarding.pk for onboarding in expiring]
+    sql = engine._cancel_timers_sql(many=True)
+    array = "'{" + ",".join(map(str, ids)) + "}'"
+    found = plans(sql, [timezone.now(), ids], types=["timestamptz", "uuid[]"], literals=["now()", array])
+    for kind, plan in found.items():
+        assert "timer_pending_due" not in plan and "workflows_timer_execution_id" in plan, (kind, plan)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), ids[:2]])
+    assert not Timer.objects.pending().filter(execution_id__in=ids[:2]).exists()
+    assert Timer.objects.pending().filter(execution_id=ids[2]).exists()
+    assert Timer.objects.pending().count() == 20000 + Timer.objects.filter(execution_id=ids[2]).count()
 
 
 def test_a_connection_prepares_the_statements_it_repeats(coach_obj):

@@ -345,10 +345,16 @@ def copy_rows(model, instances: list, *, with_ids: bool = False) -> None:
 
 
 @cache
-def _cancel_timers_sql(*, by_name: bool) -> str:
+def _cancel_timers_sql(*, by_name: bool = False, many: bool = False) -> str:
+    """Cancel the pending timers of one execution (or of many: an array of ids), all of
+    them or those named. The pending condition is the form no partial index matches, so
+    the execution_id index finds them whatever the statistics, in a custom plan or a
+    generic one (see PENDING_TIMER_OF_EXECUTION)."""
     table = connection.ops.quote_name(Timer._meta.db_table)
+    uuid_type = Timer._meta.get_field("execution_id").db_type(connection)
+    execution = f"execution_id = ANY(%s::{uuid_type}[])" if many else "execution_id = %s"
     named = " AND name = ANY(%s)" if by_name else ""
-    return f"UPDATE {table} SET cancelled_at = %s WHERE execution_id = %s AND {PENDING_TIMER_OF_EXECUTION}{named}"
+    return f"UPDATE {table} SET cancelled_at = %s WHERE {execution} AND {PENDING_TIMER_OF_EXECUTION}{named}"
 
 
 def _execute_together(parts: list[tuple[str, list]]) -> None:
@@ -414,7 +420,8 @@ def bulk_transition(
     copy_rows(AuditEvent, events)
     final = [w.pk for w in moved if w.is_final]
     if final:
-        Timer.objects.pending().filter(execution_id__any=final).update(cancelled_at=now)
+        with connection.cursor() as cursor:
+            cursor.execute(_cancel_timers_sql(many=True), [now, final])
     if emails:
         rows = [row for workflow in moved for row in _outbox_rows(workflow, emails(workflow), now)]
         if rows:

@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 
 from zea import rows as sql_rows
 from zea.workflows import dispatch
-from zea.workflows.models import PENDING_OUTBOX, OutboxMessage
+from zea.workflows.models import PENDING_OUTBOX, PENDING_OUTBOX_BY_ID, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -156,11 +156,12 @@ def _send_locked(messages: list[OutboxMessage], now: datetime | None) -> dict[in
 @cache
 def _sql(which: str) -> str:
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
-    select = f"SELECT {sql_rows.columns(OutboxMessage)} FROM {table} WHERE {PENDING_OUTBOX}"
+    select = f"SELECT {sql_rows.columns(OutboxMessage)} FROM {table} WHERE"
     return {
-        "ids": f"{select} AND id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
+        "ids": f"{select} {PENDING_OUTBOX_BY_ID} AND id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
         # The partial index on pending rows' next_attempt_at serves this.
-        "due": f"{select} AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
+        "due": f"{select} {PENDING_OUTBOX} AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s"
+        " FOR UPDATE SKIP LOCKED",
         "sent": f"UPDATE {table} SET attempts = attempts + 1, sent_at = %s, last_error = '' WHERE id = ANY(%s)",
     }[which]
 
