@@ -16,7 +16,7 @@ from tests.bookings.conftest import new_slot, ready_athlete
 from tests.conftest import register_athlete
 from tests.helpers import plans
 from zea.errors import TransitionNotAllowed
-from zea.workflows import engine, registry
+from zea.workflows import engine, registry, status
 from zea.workflows.models import AuditEvent, Timer
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +171,27 @@ def test_many_executions_timers_are_cancelled_through_their_index_in_either_plan
     assert not Timer.objects.pending().filter(execution_id__in=ids[:2]).exists()
     assert Timer.objects.pending().filter(execution_id=ids[2]).exists()
     assert Timer.objects.pending().count() == 20000 + Timer.objects.filter(execution_id=ids[2]).count()
+
+
+def test_deadlines_are_read_through_the_execution_index_in_either_plan():
+    """The status API reads each listed execution's deadline. Walking the due-date index
+    of every pending timer instead took 69 ms for a page of 50 among 100,000 pending
+    timers, in the generic plan a prepared statement switches to."""
+    onboardings = [register_athlete() for _ in range(3)]
+    with connection.cursor() as cursor:  # a backlog, in a table never analyzed
+        cursor.execute(
+            "INSERT INTO workflows_timer (workflow_type, execution_id, name, due_at, is_deadline, created_at, outcome)"
+            " SELECT 'onboarding', gen_random_uuid(), 'deadline', now(), true, now(), '' FROM generate_series(1, 20000)"
+        )
+    ids = [onboarding.pk for onboarding in onboardings]
+    sql, params = status.pending_deadlines(ids).query.sql_with_params()
+    types = ["boolean" if isinstance(p, bool) else "uuid" for p in params]
+    literals = [str(p).lower() if isinstance(p, bool) else f"'{p}'" for p in params]
+    for kind, plan in plans(sql, list(params), types=types, literals=literals).items():
+        assert "timer_pending_due" not in plan and "workflows_timer_execution_id" in plan, (kind, plan)
+    expected = {o.pk: Timer.objects.get(execution_id=o.pk, name="deadline").due_at for o in onboardings}
+    assert status.deadlines_of(ids) == expected
+    assert status.deadline_of(ids[0]) == expected[ids[0]]
 
 
 def test_a_connection_prepares_the_statements_it_repeats(coach_obj):

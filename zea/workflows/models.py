@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django_fsm import FSMModelMixin
 
 
@@ -102,6 +103,12 @@ PENDING_TIMER_OF_EXECUTION = "coalesce(fired_at, cancelled_at) IS NULL"
 class TimerQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(fired_at__isnull=True, cancelled_at__isnull=True)
+
+    def pending_of_executions(self):
+        """pending(), written as PENDING_TIMER_OF_EXECUTION: for lookups by execution, so
+        the execution_id index serves them and not the due-date index of every pending
+        timer."""
+        return self.alias(settled_at=Coalesce("fired_at", "cancelled_at")).filter(settled_at__isnull=True)
 
 
 class Timer(models.Model):

@@ -11,14 +11,19 @@ from zea.workflows.registry import workflow_types
 
 
 def overdue_deadline(now=None):
-    """An Exists() for workflow querysets: a pending deadline timer is past due."""
+    """An Exists() for workflow querysets: a pending deadline timer is past due. (Here the
+    due-date index of pending timers is the right road: few of them are overdue.)"""
     now = now or timezone.now()
     return Exists(Timer.objects.pending().filter(execution_id=OuterRef("pk"), is_deadline=True, due_at__lt=now))
 
 
+def pending_deadlines(execution_ids):
+    """The pending deadline timers of these executions (by the execution_id index)."""
+    return Timer.objects.pending_of_executions().filter(execution_id__in=execution_ids, is_deadline=True)
+
+
 def deadline_of(execution_id):
-    pending = Timer.objects.pending().filter(execution_id=execution_id, is_deadline=True)
-    return pending.order_by("due_at").values_list("due_at", flat=True).first()
+    return pending_deadlines([execution_id]).order_by("due_at").values_list("due_at", flat=True).first()
 
 
 TIMELINE_FIELDS = ("seq", "at", "transition", "source", "target", "actor")
@@ -43,8 +48,7 @@ def _timeline_sql() -> str:
 def deadlines_of(execution_ids) -> dict:
     """Pending deadlines of many executions in one query."""
     rows = (
-        Timer.objects.pending()
-        .filter(execution_id__in=execution_ids, is_deadline=True)
+        pending_deadlines(execution_ids)
         .order_by("execution_id", "due_at")
         .distinct("execution_id")
         .values_list("execution_id", "due_at")
