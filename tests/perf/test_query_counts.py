@@ -149,17 +149,26 @@ def test_an_executions_timers_are_found_by_its_index_whatever_the_statistics():
     assert Timer.objects.pending().count() == 500  # nobody else's
 
 
+BACKLOG = 20_000
+
+
+def _pending_backlog(count: int) -> None:
+    """Other executions' pending timers, as after an outage, in a table never analyzed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO workflows_timer (workflow_type, execution_id, name, due_at, is_deadline, created_at, outcome)"
+            " SELECT 'onboarding', gen_random_uuid(), 'deadline', now(), true, now(), '' FROM generate_series(1, %s)",
+            [count],
+        )
+
+
 def test_many_executions_timers_are_cancelled_through_their_index_in_either_plan():
     """After an outage the sweeper expires executions a thousand at a time and cancels
     their timers in one statement. Prepared, its generic plan cannot hash the array of
     ids: walking the pending timers' due-date index then compared each with every id
     (0.3 s a batch among 100,000 pending timers, 3.3 s among a million)."""
     expiring = [register_athlete() for _ in range(3)]
-    with connection.cursor() as cursor:  # a backlog, in a table never analyzed
-        cursor.execute(
-            "INSERT INTO workflows_timer (workflow_type, execution_id, name, due_at, is_deadline, created_at, outcome)"
-            " SELECT 'onboarding', gen_random_uuid(), 'deadline', now(), true, now(), '' FROM generate_series(1, 20000)"
-        )
+    _pending_backlog(BACKLOG)
     ids = [onboarding.pk for onboarding in expiring]
     sql = engine._cancel_timers_sql(many=True)
     array = "'{" + ",".join(map(str, ids)) + "}'"
@@ -170,7 +179,7 @@ def test_many_executions_timers_are_cancelled_through_their_index_in_either_plan
         cursor.execute(sql, [timezone.now(), ids[:2]])
     assert not Timer.objects.pending().filter(execution_id__in=ids[:2]).exists()
     assert Timer.objects.pending().filter(execution_id=ids[2]).exists()
-    assert Timer.objects.pending().count() == 20000 + Timer.objects.filter(execution_id=ids[2]).count()
+    assert Timer.objects.pending().count() == BACKLOG + Timer.objects.filter(execution_id=ids[2]).count()
 
 
 def test_deadlines_are_read_through_the_execution_index_in_either_plan():
@@ -178,11 +187,7 @@ def test_deadlines_are_read_through_the_execution_index_in_either_plan():
     of every pending timer instead took 69 ms for a page of 50 among 100,000 pending
     timers, in the generic plan a prepared statement switches to."""
     onboardings = [register_athlete() for _ in range(3)]
-    with connection.cursor() as cursor:  # a backlog, in a table never analyzed
-        cursor.execute(
-            "INSERT INTO workflows_timer (workflow_type, execution_id, name, due_at, is_deadline, created_at, outcome)"
-            " SELECT 'onboarding', gen_random_uuid(), 'deadline', now(), true, now(), '' FROM generate_series(1, 20000)"
-        )
+    _pending_backlog(BACKLOG)
     ids = [onboarding.pk for onboarding in onboardings]
     sql, params = status.pending_deadlines(ids).query.sql_with_params()
     types = ["boolean" if isinstance(p, bool) else "uuid" for p in params]
