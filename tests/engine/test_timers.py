@@ -33,7 +33,8 @@ def test_a_due_timer_fires_its_transition_once(onboarding):
     assert first.fired >= 1 and second.fired == 0
     assert _expired_events(onboarding) == 1
     deadline.refresh_from_db()
-    assert deadline.fired_at is not None and deadline.outcome == "expired"
+    # Expiry cancels the onboarding's pending timers; the one that fired it stays fired.
+    assert deadline.fired_at is not None and deadline.cancelled_at is None and deadline.outcome == "expired"
 
 
 def test_a_duplicated_delivery_changes_nothing(onboarding):
@@ -43,6 +44,11 @@ def test_a_duplicated_delivery_changes_nothing(onboarding):
         assert tasks.fire_timer.apply(args=[deadline.pk]).get() is None
         assert timers.fire(deadline.pk) is None
     assert _expired_events(onboarding) == 1
+    deadline.refresh_from_db()
+    assert (deadline.fired_at is not None, deadline.cancelled_at) == (True, None)
+    # its reminders, not due yet, were cancelled by the expiry and never fire
+    reminders = Timer.objects.filter(execution_id=onboarding.pk).exclude(pk=deadline.pk)
+    assert reminders and all(r.cancelled_at is not None and r.fired_at is None for r in reminders)
     assert len([m for m in mail.outbox if "expired" in m.subject]) <= 1
 
 
@@ -66,6 +72,16 @@ def test_a_cancelled_timer_never_fires(onboarding):
     assert not Timer.objects.filter(execution_id=onboarding.pk, fired_at__isnull=False).exists()
 
 
+def test_a_timer_is_never_both_fired_and_cancelled(onboarding):
+    from django.db import IntegrityError, transaction
+
+    deadline = Timer.objects.get(execution_id=onboarding.pk, name="deadline")
+    with time_machine.travel(deadline.due_at + timedelta(seconds=1), tick=False):
+        assert timers.fire(deadline.pk) == "expired"
+    with pytest.raises(IntegrityError, match="timer_fired_or_cancelled"), transaction.atomic():
+        Timer.objects.filter(pk=deadline.pk).update(cancelled_at=timezone.now())
+
+
 def test_the_sweeper_fires_a_backlog_in_batches_each_once(settings):
     settings.ZEA_SWEEP_BATCH = 7
     executions = [register_athlete(first_name=f"N{i}", language="es" if i % 2 else "") for i in range(20)]
@@ -78,6 +94,9 @@ def test_the_sweeper_fires_a_backlog_in_batches_each_once(settings):
         "expired"
     }
     assert AuditEvent.objects.filter(target="expired").count() == 20
+    # the bulk expiry cancelled each onboarding's timers, those of this very batch among
+    # them: each of these settled once, as fired
+    assert not Timer.objects.filter(fired_at__isnull=False, cancelled_at__isnull=False).exists()
     assert not User.objects.filter(athlete__onboarding__in=executions, is_active=True).exists()
     assert User.objects.get(pk=completed.athlete.user_id).is_active  # only the expired ones
     expiry_emails = OutboxMessage.objects.filter(template="onboarding/email/expired")

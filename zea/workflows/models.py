@@ -134,6 +134,11 @@ class Timer(models.Model):
                 condition=Q(fired_at__isnull=True, cancelled_at__isnull=True),
                 name="timer_one_pending_per_name",
             ),
+            # A timer settles once: it fires or it is cancelled, and the admin and the
+            # audit read which from these two columns.
+            models.CheckConstraint(
+                condition=Q(fired_at__isnull=True) | Q(cancelled_at__isnull=True), name="timer_fired_or_cancelled"
+            ),
         ]
         indexes = [
             models.Index(

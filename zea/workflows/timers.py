@@ -66,7 +66,10 @@ def fire(
             return None
         timer.fired_at = now
         timer.outcome = handler_for(model, timer.name)(workflow, timer) or "fired"
-        timer.save(update_fields=["fired_at", "outcome"])
+        # A handler that ends the workflow cancels its pending timers, this one among
+        # them; that cancel is the firing's own effect, so the timer is fired, not both.
+        timer.cancelled_at = None
+        timer.save(update_fields=["fired_at", "cancelled_at", "outcome"])
         return timer.outcome
 
 
@@ -140,7 +143,8 @@ def _fire_bulk(model, handler, timers: list, now: datetime, result: SweepResult)
     for timer in ready:
         by_outcome.setdefault(outcomes.get(timer.pk) or "fired", []).append(timer.pk)
     for outcome, ids in by_outcome.items():
-        Timer.objects.filter(pk__any=ids).update(fired_at=now, outcome=outcome)
+        # Fired, not cancelled: see `fire` (a bulk expiry cancels the batch's own timers too).
+        Timer.objects.filter(pk__any=ids).update(fired_at=now, cancelled_at=None, outcome=outcome)
     result.fired += len(ready)
 
 

@@ -1,0 +1,27 @@
+"""A timer settles once: fired or cancelled, never both.
+
+Until now a handler that ended its workflow (an onboarding's expiry) cancelled the very
+timer it was firing, and the firing then stamped it too. Such a timer fired: the cancel
+was its own effect, so it is cleared before the constraint is checked.
+"""
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("workflows", "0002_audit_append_only")]
+
+    operations = [
+        migrations.RunSQL(
+            "UPDATE workflows_timer SET cancelled_at = NULL "
+            "WHERE fired_at IS NOT NULL AND cancelled_at IS NOT NULL",
+            migrations.RunSQL.noop,
+        ),
+        migrations.AddConstraint(
+            model_name="timer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(fired_at__isnull=True) | models.Q(cancelled_at__isnull=True),
+                name="timer_fired_or_cancelled",
+            ),
+        ),
+    ]
