@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BENCH_DB = os.environ.get("ZEA_BENCH_DB", "zea_bench")
 os.environ["DATABASE_URL"] = f"postgres:///{BENCH_DB}"
-os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
-os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/11")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zea.settings")
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-5e1a9c3d7b2f8e4a6c0d9b1f3e5a7c2d4b6f8a0e")
@@ -21,9 +21,10 @@ os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 
 
-# The benches' own Redis dbs on the machine's server (`make run` keeps 0 and 1, the tests
-# theirs from 2 up). What a bench enqueues there has no worker to take it.
-OWN_REDIS_DBS = {"redis://127.0.0.1:6379/11", "redis://127.0.0.1:6379/7"}
+# The benches' own Redis dbs on the machine's server, the last two of its sixteen (`make
+# run` keeps 0 and 1, the tests theirs from 2 up to 13). What a bench enqueues there has
+# no worker to take it.
+OWN_REDIS_DBS = {"redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/14"}
 
 
 def fresh_database():

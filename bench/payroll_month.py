@@ -14,10 +14,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-# Our own scratch database, and Redis db 7 (ours) for the outbox message sent after commit.
+# Our own scratch database, and Redis db 14 (ours) for the outbox message sent after commit.
 os.environ["ZEA_BENCH_DB"] = "zea_bench_payroll"
-os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/7")
-os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/7")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
 # A zone off UTC, so the month's bounds and the weeks go through AT TIME ZONE as in production.
 os.environ.setdefault("ZEA_TIME_ZONE", "America/Mexico_City")
 

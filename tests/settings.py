@@ -1,7 +1,8 @@
 """Test settings: the real settings, pointed at Redis db numbers of the tests' own.
 
 Each pytest-xdist worker gets its own pair of Redis dbs (broker, results) so workers
-never see each other's messages; `make run` keeps dbs 0 and 1 to itself.
+never see each other's messages; `make run` keeps dbs 0 and 1 to itself and the benches
+14 and 15, so six workers at most (`-n 6`) fit between them.
 """
 
 import os
@@ -9,6 +10,11 @@ import os
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _index = int(_worker[2:]) if _worker[2:].isdigit() else 0
 _base = int(os.environ.get("ZEA_TEST_REDIS_BASE", "2")) + 2 * _index
+if _base + 1 >= 14:
+    raise RuntimeError(
+        f"xdist worker {_worker} would use Redis dbs {_base}-{_base + 1}, the benches' (14, 15) or past "
+        "the server's 16: run at most 6 workers, or set ZEA_TEST_REDIS_BASE"
+    )
 os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{_base}"
 os.environ["CELERY_RESULT_BACKEND"] = f"redis://127.0.0.1:6379/{_base + 1}"
 os.environ.setdefault("DJANGO_DEBUG", "0")
