@@ -1,7 +1,7 @@
 """The operator surface: timelines for parties and staff, the list for staff."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -9,6 +9,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.conftest import PROFILE, register_athlete
+from zea.workflows.models import AuditEvent
+from zea.workflows.status import TIMELINE_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +26,10 @@ def test_an_athlete_reads_the_timeline_of_its_onboarding(athlete, onboarding):
         (2, "complete_profile", "awaiting_profile", "completed"),
     ]
     assert all(e["actor"] == f"user:{onboarding.athlete.user_id}" for e in body["events"])
+    # exactly the timeline's fields (no hash, no data), each event at its stored time
+    stored = AuditEvent.objects.filter(execution_id=onboarding.pk).order_by("seq")
+    assert all(set(e) == set(TIMELINE_FIELDS) for e in body["events"])
+    assert [datetime.fromisoformat(e["at"]) for e in body["events"]] == [event.at for event in stored]
 
 
 def test_staff_read_any_timeline(staff, onboarding):
