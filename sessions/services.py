@@ -70,12 +70,15 @@ def cancel_for_booking(*, booking, actor: str) -> TrainingSession | None:
     session = TrainingSession.objects.filter(booking=booking).first()
     if session is None or session.state == State.CANCELLED:
         return session
+    # Refused once its time is recorded (a coach may record a session that began before
+    # its slot): the booking's cancel answers with the contract's code, and rolls back.
     return engine.transition(
         session,
         "cancel",
         actor=actor,
         data={"booking": str(booking.pk)},
-        refused_code="session_not_cancellable",
+        refused_code="not_cancellable",
+        refused_detail=_("This booking can no longer be cancelled: its session's time is recorded."),
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from bookings import services
 from bookings.models import Booking, CreditAccount, CreditTransaction, Slot
@@ -251,6 +252,28 @@ def test_a_started_slot_cannot_be_cancelled(booker, slot):
         response = client.post(f"/api/bookings/{booking_id}/cancel/")
     assert response.status_code == 409 and response.json()["code"] == "not_cancellable"
     assert Booking.objects.get(pk=booking_id).state == "confirmed"
+
+
+def test_a_session_whose_time_is_recorded_cannot_be_cancelled(booker, coach_obj):
+    # The coach may record a session that began up to hours before its slot; from then on
+    # the booking stays, with the contract's code, and nothing moves.
+    user, client = booker
+    slot = new_slot(coach_obj, start_in=timedelta(hours=2))
+    booking_id = book(client, slot).json()["id"]
+    session = TrainingSession.objects.get(booking_id=booking_id)
+    now = timezone.now()
+    times = {
+        "started_at": (now - timedelta(minutes=70)).isoformat(),
+        "ended_at": (now - timedelta(minutes=10)).isoformat(),
+    }
+    assert client_for(coach_obj.user).post(f"/api/sessions/{session.pk}/record-time/", times).status_code == 200
+    before = counts(), AuditEvent.objects.count()
+    response = client.post(f"/api/bookings/{booking_id}/cancel/")
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "not_cancellable" and "recorded" in response.json()["detail"]
+    assert (counts(), AuditEvent.objects.count()) == before
+    assert Booking.objects.get(pk=booking_id).state == "confirmed"
+    assert TrainingSession.objects.get(pk=session.pk).state == "time_recorded"
 
 
 def test_staff_may_cancel_the_coach_may_not(booker, slot, staff):
