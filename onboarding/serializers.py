@@ -4,6 +4,8 @@ from datetime import date
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from zea.accounts.models import EMAIL_MAX_LENGTH
+
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,22}$")
 
 
@@ -15,7 +17,7 @@ def validate_phone(value: str) -> str:
 
 
 class RegisterInput(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)

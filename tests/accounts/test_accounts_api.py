@@ -54,6 +54,8 @@ def test_staff_creates_a_coach_who_can_log_in(staff, anon):
     ("overrides", "field"),
     [
         ({"email": "not-an-email"}, "email"),
+        # valid as an address, longer than the login (username) holds
+        ({"email": "a" * 140 + "@example.com"}, "email"),
         ({"hourly_rate": "-1"}, "hourly_rate"),
         ({"hourly_rate": "abc"}, "hourly_rate"),
         ({"password": "123"}, "password"),

@@ -151,6 +151,8 @@ def test_completing_as_the_timer_fires_leaves_one_consistent_outcome(attempt):
     ("overrides", "field"),
     [
         ({"email": "not-an-email"}, "email"),
+        # valid as an address, longer than the login (username) holds
+        ({"email": "a" * 140 + "@example.com"}, "email"),
         ({"password": "short"}, "password"),
         ({"password": "password123"}, "password"),
         ({"first_name": ""}, "first_name"),

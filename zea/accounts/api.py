@@ -14,6 +14,7 @@ from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from zea.accounts import services
+from zea.accounts.models import EMAIL_MAX_LENGTH
 from zea.accounts.permissions import IsStaff
 from zea.errors import DomainError
 
@@ -106,7 +107,7 @@ class CoachCreateView(APIView):
     permission_classes = [IsStaff]
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField()
+        email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         first_name = serializers.CharField(max_length=150)
         last_name = serializers.CharField(max_length=150)

@@ -27,6 +27,10 @@ class User(AbstractUser):
         return hasattr(self, "coach")
 
 
+# The email is the login's username, whose column holds 150 characters (AbstractUser's).
+EMAIL_MAX_LENGTH = User._meta.get_field("username").max_length
+
+
 class Athlete(models.Model):
     PROFILE_FIELDS = ("date_of_birth", "phone", "sport", "emergency_contact_name", "emergency_contact_phone")
 
