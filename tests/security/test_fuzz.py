@@ -159,6 +159,24 @@ def test_malformed_bodies_and_wrong_content_types(anon, content_type, body, stat
     assert response.json()["code"] == code and response.json()["detail"]
 
 
+def test_a_form_or_an_upload_is_415_and_creates_nothing(staff, athlete_user):
+    # With an Idempotency-Key too: the key's fingerprint is of a JSON body, never of a file.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bookings.models import CreditTransaction, IdempotencyKey
+
+    fields = {"athlete_id": str(athlete_user.athlete.pk), "amount": "3", "reason": "x"}
+    for body in (fields, fields | {"receipt": SimpleUploadedFile("r.txt", b"paid")}):
+        response = staff.post("/api/credits/grants/", body, format="multipart", headers={"Idempotency-Key": "k1"})
+        assert response.status_code == 415, response.content[:200]
+        assert response.json()["code"] == "unsupported_media_type" and response.json()["detail"]
+    response = staff.generic(
+        "POST", "/api/credits/grants/", "athlete_id=x&amount=3", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415 and response.json()["code"] == "unsupported_media_type"
+    assert not CreditTransaction.objects.exists() and not IdempotencyKey.objects.exists()
+
+
 def test_a_huge_body_is_refused_cleanly(anon):
     body = '{"email": "' + "a" * (3 * 1024 * 1024) + '@x.io"}'
     response = anon.generic("POST", "/api/onboarding/register/", body, content_type="application/json")
