@@ -16,6 +16,11 @@ class AthleteAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     raw_id_fields = ["user"]
 
+    def has_add_permission(self, request):
+        # An athlete comes from registering, with its onboarding workflow; one added here
+        # would have none, and every onboarding and profile endpoint would fail for it.
+        return False
+
 
 @admin.register(Coach)
 class CoachAdmin(admin.ModelAdmin):
