@@ -235,7 +235,8 @@ ZEA_SESSION_SHIFT_WINDOW = env_duration("ZEA_SESSION_SHIFT_WINDOW", "24h")
 ZEA_SWEEP_INTERVAL = env_duration("ZEA_SWEEP_INTERVAL", "30s")
 ZEA_IDEMPOTENCY_TTL = env_duration("ZEA_IDEMPOTENCY_TTL", "24h")
 ZEA_SWEEP_BATCH = env_int("ZEA_SWEEP_BATCH", 1000)
-ZEA_OUTBOX_MAX_ATTEMPTS = env_int("ZEA_OUTBOX_MAX_ATTEMPTS", 8)
+# 32 attempts, 5 s apart doubling up to 1 h: an email outlives about 22 h of mail-server outage.
+ZEA_OUTBOX_MAX_ATTEMPTS = env_int("ZEA_OUTBOX_MAX_ATTEMPTS", 32)
 ZEA_OUTBOX_BACKOFF = env_duration("ZEA_OUTBOX_BACKOFF", "5s")  # doubles per attempt, capped at 1h
 # How long the delivery task woken after a commit waits before it reads the outbox, so
 # that the emails of the commits in between go with it (see zea/workflows/dispatch.py):

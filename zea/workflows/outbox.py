@@ -27,6 +27,9 @@ def redelivery_grace() -> timedelta:
 
 
 MAX_BACKOFF = timedelta(hours=1)
+# Web hosts and workers each read their own clock: an email due within this is due now,
+# so a worker a little behind the host that wrote the row does not leave it to the sweeper.
+DUE_TOLERANCE = timedelta(seconds=1)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -78,10 +81,15 @@ def deliver(message_id: int, *, now: datetime | None = None) -> timedelta | None
 
 
 def deliver_many(message_ids: list[int], *, now: datetime | None = None) -> dict[int, timedelta]:
-    """Send the still-pending emails among these, in one transaction and over one
-    connection to the mail server; return the retry delay of each that failed."""
+    """Send the still-pending emails among these that are due, in one transaction and over
+    one connection to the mail server; return the retry delay of each that failed.
+
+    One waiting out its backoff is left alone: a second way to it (the sweeper's re-send,
+    a retry task beside a wake-up) must not spend its attempts early.
+    """
+    due_by = (now or timezone.now()) + DUE_TOLERANCE
     with transaction.atomic():
-        return _send_locked(_lock("ids", [list(message_ids)]), now)
+        return _send_locked(_lock("ids", [list(message_ids), due_by]), now)
 
 
 # Emails per transaction when delivering whatever is due.
@@ -108,7 +116,7 @@ def deliver_due(
     stop_at = time.monotonic() + budget_seconds
     while True:
         with transaction.atomic():
-            messages = _lock("due", [timezone.now(), batch])
+            messages = _lock("due", [timezone.now() + DUE_TOLERANCE, batch])
             retries |= _send_locked(messages, None)
         taken += len(messages)
         if len(messages) < batch:
@@ -158,7 +166,8 @@ def _sql(which: str) -> str:
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     select = f"SELECT {sql_rows.columns(OutboxMessage)} FROM {table} WHERE"
     return {
-        "ids": f"{select} {PENDING_OUTBOX_BY_ID} AND id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
+        "ids": f"{select} {PENDING_OUTBOX_BY_ID} AND id = ANY(%s) AND next_attempt_at <= %s"
+        " ORDER BY id FOR UPDATE SKIP LOCKED",
         # The partial index on pending rows' next_attempt_at serves this.
         "due": f"{select} {PENDING_OUTBOX} AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s"
         " FOR UPDATE SKIP LOCKED",
