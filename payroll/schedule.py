@@ -1,5 +1,7 @@
 """The monthly beat entry, kept in django-celery-beat so staff can see and edit it."""
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 
 from zea.workflows.schedule import beat_migrated
@@ -23,3 +25,17 @@ def ensure_monthly_entry(apps=None, **kwargs) -> None:
         queue="reports",
         description="Last month's payroll report from the real recorded session times; emails the CSV.",
     )
+
+
+def this_months_run(now: datetime) -> datetime | None:
+    """When the monthly entry was (or will be) due first this month, in its own schedule
+    as staff may have edited it; None while it is disabled or gone."""
+    from django_celery_beat.models import PeriodicTask
+
+    entry = PeriodicTask.objects.select_related("crontab").filter(name=TASK_NAME, enabled=True).first()
+    if entry is None or entry.crontab is None:
+        return None
+    schedule = entry.crontab.schedule
+    month_start = now.astimezone(schedule.tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last, delta, _ = schedule.remaining_delta(month_start - timedelta(microseconds=1))
+    return last + delta

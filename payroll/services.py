@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from payroll import figures
+from payroll import figures, schedule
 from payroll.models import PayrollReport
 from zea.workflows import dispatch, engine
 from zea.workflows.engine import Email
@@ -79,8 +79,7 @@ def request_monthly_report(*, today: date) -> tuple[PayrollReport, bool]:
     report, started = request_report(month=month, actor=engine.SYSTEM_BEAT)
     if started or report.state in (State.PENDING, State.GENERATING):
         return report, started
-    month_end = figures.month_bounds(month, ZoneInfo(report.time_zone))[1]
-    if report.state == State.FAILED or report.generated_at is None or report.generated_at < month_end:
+    if report.state == State.FAILED or _a_preview(report):
         return request_report(month=month, actor=engine.SYSTEM_BEAT, regenerate=True)
     return report, False
 
@@ -152,7 +151,43 @@ def csv_bytes(*, report_id) -> bytes:
 
 
 def repair_stalled(*, now) -> int:
-    """Sweeper hook: re-enqueue reports whose generation message or worker was lost."""
+    """Sweeper hook: re-enqueue reports whose generation message or worker was lost, and
+    make up for a monthly run whose message was."""
+    return _redrive_stalled(now) + _catch_up_monthly(now)
+
+
+def _catch_up_monthly(now) -> int:
+    """Last month's report, once the beat's run for it is overdue and left nothing.
+
+    The beat advances its entry before it publishes: a message lost then (Redis down at
+    03:00 on the 1st) is never sent again, and nothing else would ask for the month.
+    A report that is under way, done after its month, or failed (staff's to regenerate,
+    or every sweep would retry it) needs nothing here.
+    """
+    catch_up = settings.ZEA_PAYROLL_CATCH_UP
+    if not catch_up:
+        return 0
+    today = timezone.localdate(now, timezone=ZoneInfo(settings.ZEA_TIME_ZONE))
+    month = previous_month(today)
+    report = PayrollReport.objects.filter(month=month).only("month", "state", "generated_at", "time_zone").first()
+    if report is not None and not _a_preview(report):
+        return 0
+    due = schedule.this_months_run(now)
+    if due is None or now < due + catch_up:
+        return 0
+    logger.warning("the monthly payroll run of %s left no report for %s; requesting it", f"{due:%Y-%m-%d %H:%M}", month)
+    request_monthly_report(today=today)
+    return 1
+
+
+def _a_preview(report: PayrollReport) -> bool:
+    """A ready report computed before its month was over (what the monthly run redoes)."""
+    month_end = figures.month_bounds(report.month, ZoneInfo(report.time_zone))[1]
+    return report.state == State.READY and (report.generated_at is None or report.generated_at < month_end)
+
+
+def _redrive_stalled(now) -> int:
+    """Re-enqueue reports whose generation message or worker was lost."""
     # One more message per stall period, not one per sweep: a generation that is merely
     # slow (or a busy queue) must not pile up duplicate computations.
     stalled = list(

@@ -21,7 +21,9 @@ def generate_report(report_id: str) -> str:
     return services.generate(report_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# Retried like a generation (a database restart at 03:00); should its message be lost,
+# the sweeper asks for the month a little later (`services._catch_up_monthly`).
+@shared_task(acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=5, max_retries=5)
 def monthly_report() -> str:
     """Beat, 1st of the month 03:00 local: last month's report (idempotent per month)."""
     report, _ = services.request_monthly_report(today=services.local_today())

@@ -242,6 +242,9 @@ ZEA_OUTBOX_BACKOFF = env_duration("ZEA_OUTBOX_BACKOFF", "5s")  # doubles per att
 # that the emails of the commits in between go with it (see zea/workflows/dispatch.py):
 # a little latency on each email for far less work per email under load. 0 turns it off.
 ZEA_OUTBOX_LINGER = env_duration("ZEA_OUTBOX_LINGER", "25ms", allow_zero=True)
+# How long after the monthly payroll run's time the sweeper asks for last month's report
+# itself, should the run have left none (its message lost). 0 turns it off.
+ZEA_PAYROLL_CATCH_UP = env_duration("ZEA_PAYROLL_CATCH_UP", "15m", allow_zero=True)
 ZEA_PAYROLL_RECIPIENTS = env_list("ZEA_PAYROLL_RECIPIENTS", [addr for _, addr in ADMINS])
 
 # --- Logging ---------------------------------------------------------------

@@ -222,3 +222,71 @@ def test_a_stalled_report_is_re_driven_once_per_stall_period_not_every_sweep(db)
     # `updated_at` still says since when it is pending (the dashboard's "stuck since").
     assert fresh.state == "pending" and fresh.updated_at == report.updated_at
     assert fresh.redriven_at == start + timedelta(minutes=3, seconds=5)
+
+
+# --- a monthly run whose message was lost -------------------------------------------
+
+
+@pytest.fixture
+def catch_up(db, settings):
+    """The sweeper's catch-up on (tests run with it off), in Auckland's time zone, with
+    the beat entry migrate writes there."""
+    settings.ZEA_PAYROLL_CATCH_UP = timedelta(minutes=15)
+    settings.ZEA_TIME_ZONE = "Pacific/Auckland"
+    PeriodicTask.objects.filter(name=schedule.TASK_NAME).delete()
+    schedule.ensure_monthly_entry()
+    return PeriodicTask.objects.get(name=schedule.TASK_NAME)
+
+
+def _sweep_at(moment) -> int:
+    with time_machine.travel(moment, tick=False):
+        return sweeper.sweep().repaired
+
+
+def test_a_monthly_run_that_left_no_report_is_made_up_by_the_sweeper(catch_up):
+    # Beat advanced its entry at 03:00 on 1 March and its message was lost: no report.
+    assert _sweep_at(datetime(2026, 3, 1, 3, 10, tzinfo=AUCKLAND)) == 0  # the run may still come
+    assert not PayrollReport.objects.exists()
+    assert _sweep_at(datetime(2026, 3, 1, 3, 16, tzinfo=AUCKLAND)) == 1
+    report = PayrollReport.objects.get()
+    assert (report.month, report.state) == (datetime(2026, 2, 1).date(), "pending")
+    assert AuditEvent.objects.get(execution_id=report.pk).actor == engine.SYSTEM_BEAT
+    # The next sweeps, and the lost run's message should it turn up after all, add nothing.
+    assert _sweep_at(datetime(2026, 3, 1, 3, 17, tzinfo=AUCKLAND)) == 0
+    with time_machine.travel(datetime(2026, 3, 1, 3, 18, tzinfo=AUCKLAND), tick=False):
+        tasks.monthly_report.apply()
+    assert PayrollReport.objects.count() == 1 and transitions(report.pk) == ["start"]
+
+
+def test_a_preview_is_redone_a_failed_report_is_left_to_staff(catch_up):
+    preview = engine.start(PayrollReport, actor="user:test", month=datetime(2026, 2, 1).date(), time_zone="UTC")
+    # computed on 20 February, before its month was over
+    engine.transition(preview, "generate", actor=engine.SYSTEM_WORKER)
+    engine.transition(
+        PayrollReport.objects.get(pk=preview.pk),
+        "complete",
+        actor=engine.SYSTEM_WORKER,
+        args={"totals": [], "rates": {}, "csv": "", "generated_at": datetime(2026, 2, 20, tzinfo=UTC)},
+    )
+    assert _sweep_at(datetime(2026, 3, 1, 4, 0, tzinfo=AUCKLAND)) == 1
+    assert transitions(preview.pk)[-1] == "regenerate"
+    failed = engine.start(PayrollReport, actor="user:test", month=datetime(2026, 3, 1).date(), time_zone="UTC")
+    engine.transition(failed, "generate", actor=engine.SYSTEM_WORKER)
+    engine.transition(
+        PayrollReport.objects.get(pk=failed.pk), "fail", actor=engine.SYSTEM_WORKER, args={"reason": "boom"}
+    )
+    _sweep_at(datetime(2026, 4, 1, 4, 0, tzinfo=AUCKLAND))
+    assert state_of(failed.pk) == "failed" and transitions(failed.pk) == ["start", "generate", "fail"]
+
+
+def test_the_catch_up_follows_the_entry_as_staff_left_it(catch_up):
+    # moved to the 3rd at 05:00: not made up before then
+    crontab = catch_up.crontab
+    crontab.day_of_month, crontab.hour = "3", "5"
+    crontab.save()
+    assert _sweep_at(datetime(2026, 3, 2, 12, 0, tzinfo=AUCKLAND)) == 0
+    assert _sweep_at(datetime(2026, 3, 3, 5, 20, tzinfo=AUCKLAND)) == 1
+    # switched off: nothing, whenever
+    PeriodicTask.objects.filter(pk=catch_up.pk).update(enabled=False)
+    _sweep_at(datetime(2026, 4, 20, tzinfo=AUCKLAND))
+    assert list(PayrollReport.objects.values_list("month", flat=True)) == [datetime(2026, 2, 1).date()]
