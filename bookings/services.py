@@ -7,7 +7,7 @@ grant locks only the account, so two of them can never wait on each other in a c
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -42,6 +42,9 @@ def overlapping_slots(*, coach_id, starts_at: datetime, ends_at: datetime, exclu
 
 def check_slot_times(*, starts_at: datetime, ends_at: datetime, now: datetime | None = None) -> None:
     now = now or timezone.now()
+    # In UTC: two times in one zone compare and subtract by the wall clock, an hour off
+    # across a clock change.
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     if starts_at <= now:
         raise Invalid(
             _("A slot must start in the future."), code="slot_in_past", errors={"starts_at": [_("In the past.")]}

@@ -8,7 +8,7 @@ that will end a branch never takes the share lock before the exclusive one.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery import chord, current_app
 from django.conf import settings
@@ -83,8 +83,8 @@ def cancel_for_booking(*, booking, actor: str) -> TrainingSession | None:
 
 
 def payable_minutes(started_at: datetime, ended_at: datetime) -> int:
-    """Whole minutes, rounded half up (59m30s pays 60)."""
-    return int((ended_at - started_at).total_seconds() + 30) // 60
+    """Whole minutes, rounded half up (59m30s pays 60), of real time (see `record_time`)."""
+    return int((ended_at.astimezone(UTC) - started_at.astimezone(UTC)).total_seconds() + 30) // 60
 
 
 def _check_times(session: TrainingSession, started_at: datetime, ended_at: datetime, now: datetime) -> None:
@@ -123,6 +123,10 @@ def record_time(*, session: TrainingSession, started_at: datetime, ended_at: dat
     """Store the real times and payable minutes at once; the review branches open after
     commit (a chord), so nothing about them delays this answer."""
     now = timezone.now()
+    # In UTC before any arithmetic: two times in the same zone subtract and compare by the
+    # wall clock, so a session across a clock change would be paid an hour off (or its
+    # valid times refused).
+    started_at, ended_at = started_at.astimezone(UTC), ended_at.astimezone(UTC)
     locked = engine.lock(TrainingSession, session.pk)
     if locked.state == State.CANCELLED:
         raise Conflict(_("The session was cancelled."), code="session_cancelled")

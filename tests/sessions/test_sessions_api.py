@@ -1,8 +1,9 @@
 """Session endpoints: who may do what, and clear refusals that change nothing."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from sessions.models import Review, TrainingSession
@@ -152,3 +153,36 @@ def test_record_time_opens_both_branches_in_parallel_on_a_real_worker(celery_wor
     assert coach.post(f"/api/sessions/{session.pk}/evaluation/", {"rating": 4}).status_code == 200
     assert TrainingSession.objects.get(pk=session.pk).state == "completed"
     assert AuditEvent.objects.filter(execution_id=session.pk, transition="complete").count() == 1
+
+
+# --- real time across a clock change ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "night",
+    [
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # 02:00 local becomes 03:00 at 01:00 UTC
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 03:00 local becomes 02:00 at 01:00 UTC
+    ],
+    ids=["spring", "autumn"],
+)
+def test_a_session_across_a_clock_change_is_paid_its_real_minutes(coach_obj, settings, night):
+    # The API reads times into the platform's zone; real hours across the change must stay
+    # what they are: one hour was paid two (spring) or refused as ending first (autumn),
+    # and the 12-hour limit was an hour off.
+    settings.TIME_ZONE = settings.ZEA_TIME_ZONE = "Europe/Madrid"
+    coach = client_for(coach_obj.user)
+    with time_machine.travel(night - timedelta(days=1), tick=False):
+        short = book_session(coach_obj, start_in=timedelta(days=1))  # scheduled at `night`
+        long = book_session(coach_obj, start_in=timedelta(days=1, hours=-10))
+    with time_machine.travel(night + timedelta(hours=2), tick=False):
+        one_hour = coach.post(f"/api/sessions/{short.pk}/record-time/", _body(night, night + timedelta(hours=1)))
+        eleven_and_a_half = coach.post(
+            f"/api/sessions/{long.pk}/record-time/",
+            _body(night - timedelta(hours=10), night + timedelta(hours=1, minutes=30)),
+        )
+    assert one_hour.status_code == 200, one_hour.json()
+    assert eleven_and_a_half.status_code == 200, eleven_and_a_half.json()
+    assert (one_hour.json()["payable_minutes"], eleven_and_a_half.json()["payable_minutes"]) == (60, 690)
+    row = TrainingSession.objects.get(pk=short.pk)
+    assert (row.actual_start, row.actual_end, row.payable_minutes) == (night, night + timedelta(hours=1), 60)
