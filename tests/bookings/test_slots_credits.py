@@ -1,6 +1,7 @@
 """Publishing and listing slots; granting credits and reading the ledger."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, ProgrammingError, transaction
@@ -11,6 +12,7 @@ from bookings.models import CreditAccount, CreditTransaction, Slot
 from tests.bookings.conftest import new_slot, ready_athlete
 from tests.conftest import PASSWORD, unique_email
 from zea.accounts.services import create_coach
+from zea.errors import Invalid
 
 
 def slot_body(coach, *, start_in=timedelta(days=2), length=timedelta(hours=1), **extra):
@@ -201,3 +203,22 @@ def test_grant_credits_admin_action(staff_user, booker):
     account.refresh_from_db()
     assert account.balance == 9 and CreditTransaction.objects.filter(reason="gift", created_by=staff_user).exists()
     assert admin.get(f"{url}{account.pk}/change/").status_code == 200
+
+
+def test_slot_lengths_count_real_hours_across_a_clock_change():
+    # Times arrive in the platform's zone (forms, the API); in one zone Python subtracts
+    # wall clocks, which was an hour off on the nights the clocks change.
+    madrid = ZoneInfo("Europe/Madrid")
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    spring, autumn = datetime(2027, 3, 28, 0, 0, tzinfo=UTC), datetime(2027, 10, 31, 0, 0, tzinfo=UTC)
+    local = [
+        (start.astimezone(madrid), (start + length).astimezone(madrid))
+        for start, length in (
+            (spring, timedelta(hours=11, minutes=30)),  # 12 h 30 by the wall clock: allowed
+            (autumn, timedelta(hours=12, minutes=30)),  # 11 h 30 by the wall clock: too long
+        )
+    ]
+    services.check_slot_times(starts_at=local[0][0], ends_at=local[0][1], now=now)
+    with pytest.raises(Invalid) as refused:
+        services.check_slot_times(starts_at=local[1][0], ends_at=local[1][1], now=now)
+    assert refused.value.code == "invalid_range"
