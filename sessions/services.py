@@ -175,7 +175,7 @@ def _request_email(session: TrainingSession, kind: str, deadline: datetime) -> E
 
 
 @transaction.atomic
-def open_review(session_id, kind: str) -> Review | None:
+def open_review(session_id, kind: str, *, notify: bool = True) -> Review | None:
     """Create one branch (its row, timer and request email) if it does not exist yet.
     Idempotent: a duplicate delivery, the chord and the sweeper may all call it.
 
@@ -200,7 +200,7 @@ def open_review(session_id, kind: str) -> Review | None:
                 kind=kind,
                 deadline=deadline,
                 schedule=[Schedule("deadline", deadline, deadline=True)],
-                emails=[_request_email(session, kind, deadline)],
+                emails=[_request_email(session, kind, deadline)] if notify else [],
             )
     except IntegrityError as exc:
         if constraint_of(exc) != "review_one_per_kind":
@@ -242,9 +242,14 @@ def submit_review(*, session: TrainingSession, kind: str, rating: int, text: str
         # after open_review's share lock, it would wait on a chord opening this same
         # branch while that one waits on our new review (a deadlock).
         engine.lock(TrainingSession, session.pk)
-        review = open_review(session.pk, kind)
+        # No request email: this very submission answers it.
+        review = open_review(session.pk, kind, notify=False)
     if review is None:
         raise Conflict(NOT_OPEN_DETAILS[kind], code=CLOSED_CODES[kind])
+    if review.state == Review.State.OPEN and timezone.now() >= review.deadline:
+        # Past its deadline, whether or not the timer has expired it yet (a sweep away, or
+        # longer while the workers are down): refused as if it had.
+        raise Conflict(CLOSED_DETAILS[kind] % {"state": Review.State.EXPIRED}, code=CLOSED_CODES[kind])
     review = engine.transition(
         review,
         "submit",

@@ -102,6 +102,19 @@ def test_a_late_submission_after_expiry_is_refused(session, session_athlete):
     assert response.status_code == 409 and response.json()["code"] == "feedback_closed"
 
 
+def test_a_submission_past_the_deadline_is_refused_before_the_timer_fires(session, session_athlete):
+    session = open_branches(record(session))
+    feedback = Review.objects.get(session=session, kind="feedback")
+    with time_machine.travel(feedback.deadline + timedelta(minutes=10), tick=False):  # no sweep yet
+        response = session_athlete.post(f"/api/sessions/{session.pk}/feedback/", {"rating": 5})
+    assert response.status_code == 409 and response.json()["code"] == "feedback_closed"
+    assert "expired" in response.json()["detail"]
+    feedback.refresh_from_db()
+    assert (feedback.state, feedback.rating) == ("open", None)  # the timer expires it, as ever
+    with time_machine.travel(feedback.deadline - timedelta(seconds=1), tick=False):
+        assert session_athlete.post(f"/api/sessions/{session.pk}/feedback/", {"rating": 4}).status_code == 200
+
+
 def test_submitting_twice_is_refused(session, session_coach):
     session = open_branches(record(session))
     url = f"/api/sessions/{session.pk}/evaluation/"
@@ -118,6 +131,9 @@ def test_a_review_submitted_before_the_chord_ran_opens_its_branch(session, sessi
     review = Review.objects.get(session=session, kind="feedback")
     assert review.state == "submitted" and review.text == "great"
     assert Timer.objects.filter(execution_id=review.pk, cancelled_at__isnull=False).count() == 1
+    # no email asking the athlete for the feedback just given
+    assert not OutboxMessage.objects.filter(execution_id=review.pk).exists()
+    assert not OutboxMessage.objects.filter(template="sessions/email/feedback_request").exists()
 
 
 def test_free_text_never_reaches_the_audit_trail(session):
