@@ -80,7 +80,7 @@ def update_profile(*, user: User, **profile) -> Onboarding:
     """Save the athlete's profile; the first complete one completes the onboarding,
     in the same transaction. Later edits change no workflow."""
     onboarding = engine.lock(Onboarding, user.athlete.onboarding.pk)
-    if onboarding.state == State.EXPIRED:
+    if onboarding.state == State.EXPIRED or _past_deadline(onboarding):
         raise Conflict(_("The onboarding expired; ask the staff to reopen it."), code="onboarding_expired")
     athlete = Athlete.objects.select_for_update().get(pk=onboarding.athlete_id)
     for name, value in profile.items():
@@ -89,6 +89,15 @@ def update_profile(*, user: User, **profile) -> Onboarding:
     if onboarding.state == State.AWAITING_PROFILE and not athlete.missing_fields:
         onboarding = engine.transition(onboarding, "complete_profile", actor=engine.actor_of(user))
     return onboarding
+
+
+def _past_deadline(onboarding: Onboarding) -> bool:
+    """Awaiting its profile after its deadline: expired in effect, whether or not the
+    timer has fired yet (a sweep away, or longer while the workers are down)."""
+    if onboarding.state != State.AWAITING_PROFILE:
+        return False
+    deadline = deadline_of(onboarding.pk)
+    return deadline is not None and timezone.now() >= deadline
 
 
 def on_deadline(onboarding: Onboarding, timer) -> str:

@@ -11,7 +11,7 @@ from onboarding import services
 from onboarding.models import Onboarding
 from tests.conftest import PASSWORD, PROFILE, client_for, register_athlete
 from tests.helpers import race
-from zea.accounts.models import User
+from zea.accounts.models import Athlete, User
 from zea.errors import DomainError
 from zea.workflows import sweeper, timers
 from zea.workflows.models import AuditEvent, OutboxMessage, Timer
@@ -68,6 +68,18 @@ def test_no_profile_by_the_deadline_expires_and_the_token_stops_working(athlete,
     assert AuditEvent.objects.filter(execution_id=onboarding.pk, target="expired").count() == 1
     response = athlete.get("/api/onboarding/me/")
     assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+
+
+def test_a_profile_sent_past_the_deadline_is_refused_before_the_timer_fires(athlete, onboarding):
+    deadline = Timer.objects.get(execution_id=onboarding.pk, name="deadline").due_at
+    with time_machine.travel(deadline + timedelta(minutes=5), tick=False):  # no sweep yet
+        response = athlete.put("/api/athletes/me/profile/", PROFILE)
+    assert response.status_code == 409 and response.json()["code"] == "onboarding_expired"
+    assert Onboarding.objects.get(pk=onboarding.pk).state == "awaiting_profile"  # the timer expires it
+    assert not Athlete.objects.get(pk=onboarding.athlete_id).sport  # nothing saved
+    with time_machine.travel(deadline - timedelta(seconds=1), tick=False):
+        assert athlete.put("/api/athletes/me/profile/", PROFILE).status_code == 200
+    assert Onboarding.objects.get(pk=onboarding.pk).state == "completed"
 
 
 def test_reminders_go_out_at_half_time_and_a_day_before_then_stop(settings):
