@@ -4,8 +4,11 @@ import pytest
 
 from bookings import services as bookings
 from bookings.models import Booking
+from sessions.models import TrainingSession
 from tests.bookings.conftest import new_slot, ready_athlete
+from tests.conftest import register_athlete
 from tests.sessions.conftest import book_session, open_branches, record
+from zea.workflows import verify
 from zea.workflows.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +61,31 @@ def test_the_lists_show_their_state_diagram(admin_client):
     for url in ["/admin/onboarding/onboarding/", "/admin/bookings/booking/", "/admin/payroll/payrollreport/"]:
         html = admin_client.get(url).content.decode()
         assert "State diagram" in html and "<svg" in html, url
+
+
+@pytest.mark.parametrize(
+    ("execution", "step"),
+    [
+        ("session", "cancel"),  # the booking's to cancel, with its refund and its place
+        ("onboarding", "expire"),  # the deadline's, which also deactivates the user
+        ("onboarding", "complete_profile"),  # the profile's, which needs one
+        ("session", "no_such_step"),
+    ],
+)
+def test_a_step_without_a_button_cannot_be_posted(admin_client, coach_obj, execution, step):
+    user, _ = ready_athlete(2)
+    booked = bookings.book_slot(user=user, slot_id=new_slot(coach_obj).pk)
+    row = {
+        "session": TrainingSession.objects.get(pk=booked.session_id),
+        "onboarding": register_athlete(),
+    }[execution]
+    url = f"/admin/{row._meta.app_label}/{row._meta.model_name}/{row.pk}/change/"
+    events = AuditEvent.objects.filter(execution_id=row.pk).count()
+    page = admin_client.get(url).context  # the page as staff would send it, inlines and all
+    forms = [page["adminform"].form] + [inline.formset.management_form for inline in page["inline_admin_formsets"]]
+    data = {f.add_prefix(name): f[name].value() for f in forms for name in f.fields if f[name].value() is not None}
+    response = admin_client.post(url, data | {"_fsm_transition_to": step}, follow=True)
+    assert response.status_code == 200 and b"not a step offered here" in response.content
+    assert type(row).objects.get(pk=row.pk).state == row.state
+    assert AuditEvent.objects.filter(execution_id=row.pk).count() == events
+    assert not list(verify.verify_all())

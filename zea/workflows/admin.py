@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -124,7 +125,24 @@ class WorkflowAdmin(FSMAdminMixin, admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context=extra_context)
 
+    def _offered(self, obj, transition_name: str) -> bool:
+        """A step this admin shows a button for. Any other name posted (a hand-made request)
+        is refused: steps without a button are the timers' and the services' own, and run
+        alone they would skip what goes with them (a refund, a deactivated user)."""
+        transitions = getattr(obj, f"get_all_{self.fsm_fields[0]}_transitions")()
+        return any(t.name == transition_name and self.is_fsm_transition_visible(t) for t in transitions)
+
+    def response_change(self, request, obj):
+        name = request.POST.get(self.fsm_post_param)
+        if name and not self._offered(obj, name):
+            self.message_user(request, f"{name}: not a step offered here.", level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        if not self._offered(obj, transition_name):
+            self.message_user(request, f"{transition_name}: not a step offered here.", level=messages.ERROR)
+            return False
         actor = engine.actor_of(request.user)
         service = getattr(self.model, "admin_transitions", {}).get(transition_name)
         try:
