@@ -1,9 +1,12 @@
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
+from django.db import IntegrityError, transaction
 from django.template.response import TemplateResponse
 
 from bookings import services
-from bookings.models import Booking, CreditAccount, CreditTransaction, Slot
+from bookings.models import Booking, CreditAccount, CreditTransaction, IdempotencyKey, Slot
 from zea.errors import DomainError
 from zea.workflows.admin import WorkflowAdmin
 
@@ -18,7 +21,7 @@ class SlotForm(forms.ModelForm):
         data = super().clean()
         coach, starts_at, ends_at = data.get("coach"), data.get("starts_at"), data.get("ends_at")
         if coach and starts_at and ends_at:
-            if self.instance._state.adding:
+            if self.instance._state.adding or {"starts_at", "ends_at"} & set(self.changed_data):
                 try:
                     services.check_slot_times(starts_at=starts_at, ends_at=ends_at)
                 except DomainError as exc:
@@ -45,6 +48,16 @@ class SlotAdmin(admin.ModelAdmin):
     search_fields = ["=id", "coach__user__email"]
     list_select_related = ["coach__user"]
     readonly_fields = ["booked_count", "created_at"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        # Django runs a change form's POST in one transaction: reading the slot under its
+        # lock there makes a booking committing meanwhile wait, so the save cannot put an
+        # older booked_count back, nor the checks below miss a place just taken.
+        match = request.resolver_match
+        if request.method == "POST" and match is not None and match.url_name == "bookings_slot_change":
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset
 
     def get_readonly_fields(self, request, obj=None):
         # Booked slots keep their coach and times: their sessions were scheduled from them.
@@ -94,6 +107,9 @@ class LedgerInline(admin.TabularInline):
 class GrantForm(forms.Form):
     amount = forms.IntegerField(min_value=1, max_value=100000)
     reason = forms.CharField(max_length=200)
+    # Drawn when the form is shown; a second submission of it (a double click, the
+    # browser's resend) grants nothing more.
+    once = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
 @admin.register(CreditAccount)
@@ -109,6 +125,11 @@ class CreditAccountAdmin(admin.ModelAdmin):
         # Adding an account (balance 0, empty ledger) picks the athlete; after that nothing is editable.
         return [*self.readonly_fields, "athlete"] if obj is not None else self.readonly_fields
 
+    def has_change_permission(self, request, obj=None):
+        # View-only once it exists: a save would write back the balance it read, over a
+        # booking committed meanwhile. Credits move through the grant action and bookings.
+        return obj is None
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -116,8 +137,19 @@ class CreditAccountAdmin(admin.ModelAdmin):
     def grant_credits(self, request, queryset):
         form = GrantForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            for account in queryset:
-                services.grant_credits(athlete_id=account.athlete_id, by=request.user, **form.cleaned_data)
+            grant = {name: form.cleaned_data[name] for name in ("amount", "reason")}
+            key = f"admin-grant:{form.cleaned_data['once']}"
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():  # a twin submission waits here, then finds the key
+                        IdempotencyKey.objects.create(user=request.user, key=key, fingerprint="", status=200, body={})
+                except IntegrityError:
+                    self.message_user(
+                        request, "These credits were already granted; nothing was added.", messages.WARNING
+                    )
+                    return None
+                for account in queryset:
+                    services.grant_credits(athlete_id=account.athlete_id, by=request.user, **grant)
             self.message_user(
                 request,
                 f"Granted {form.cleaned_data['amount']} credit(s) to {queryset.count()} athlete(s).",

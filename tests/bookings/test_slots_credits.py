@@ -1,5 +1,6 @@
 """Publishing and listing slots; granting credits and reading the ledger."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -196,13 +197,26 @@ def test_grant_credits_admin_action(staff_user, booker):
     url = "/admin/bookings/creditaccount/"
     form = admin.post(url, {"action": "grant_credits", "_selected_action": [account.pk]})
     assert form.status_code == 200 and b"Grant credits" in form.content
-    done = admin.post(
-        url, {"action": "grant_credits", "_selected_action": [account.pk], "apply": "1", "amount": 4, "reason": "gift"}
-    )
+    once = re.search(rb'name="once" value="([0-9a-f-]+)"', form.content).group(1).decode()
+    grant = {"action": "grant_credits", "_selected_action": [account.pk], "apply": "1", "amount": 4, "reason": "gift"}
+    done = admin.post(url, grant | {"once": once})
     assert done.status_code == 302
     account.refresh_from_db()
     assert account.balance == 9 and CreditTransaction.objects.filter(reason="gift", created_by=staff_user).exists()
-    assert admin.get(f"{url}{account.pk}/change/").status_code == 200
+    # the same form sent again (a double click, the browser's resend) grants nothing more
+    again = admin.post(url, grant | {"once": once}, follow=True)
+    assert b"already granted" in again.content
+    account.refresh_from_db()
+    assert account.balance == 9 and CreditTransaction.objects.filter(reason="gift").count() == 1
+    # a form shown anew grants again
+    fresh = admin.post(url, {"action": "grant_credits", "_selected_action": [account.pk]})
+    assert once.encode() not in fresh.content
+    # the account's page shows it, with nothing to save over the balance
+    page = admin.get(f"{url}{account.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert admin.post(f"{url}{account.pk}/change/", {"athlete": user.athlete.pk}).status_code == 403
+    account.refresh_from_db()
+    assert account.balance == 9
 
 
 def test_slot_lengths_count_real_hours_across_a_clock_change():
