@@ -67,14 +67,19 @@ def test_worker_killed_with_chords_and_timers_in_flight(stack):
     def feedback_requests():
         return [_emails(stack, a["email"], "Subject: How was your training session?") for a in athletes]
 
+    def as_expected(counts):
+        # One request each; none for a feedback given before the chord opened its branch
+        # (the submission opened it), one if the chord got there first: never two.
+        return counts[2:] == [1] * (len(athletes) - 2) and all(n in (0, 1) for n in counts[:2])
+
     stack.wait(
-        lambda: feedback_requests() == [1] * len(athletes),
+        lambda: as_expected(feedback_requests()),
         timeout=30,
-        what="one feedback request per athlete",
+        what="one feedback request per athlete still asked for it",
         seen=feedback_requests,
     )
     time.sleep(2)
-    assert feedback_requests() == [1] * len(athletes)
+    assert as_expected(feedback_requests())
     assert _emails(stack, coach["email"], "Subject: Evaluate your athlete") == len(sessions)
     assert stack.manage("zea", "verify").returncode == 0
 
