@@ -10,3 +10,8 @@ class PayrollConfig(AppConfig):
         from payroll.schedule import ensure_monthly_entry
 
         post_migrate.connect(ensure_monthly_entry, sender=self, dispatch_uid="zea-payroll-beat")
+
+        from payroll.services import flag_late_recording
+        from sessions.signals import time_recorded
+
+        time_recorded.connect(flag_late_recording, dispatch_uid="zea-payroll-late-recording")

@@ -145,6 +145,24 @@ def _ready_email(report: PayrollReport) -> Email:
     )
 
 
+def flag_late_recording(*, session, **kwargs) -> None:
+    """A session recorded after its month's report was made for good is in no report (the
+    next month's counts its own sessions only): tell the payroll recipients, who decide
+    whether to regenerate the month (the admin's button). In the recording's transaction."""
+    month = timezone.localdate(session.actual_start, timezone=ZoneInfo(settings.ZEA_TIME_ZONE)).replace(day=1)
+    report = PayrollReport.objects.filter(month=month, state=State.READY).first()
+    if report is None or _a_preview(report):
+        return  # still to be made, or to be redone at the month's run: it will count it
+    engine.notify(
+        report,
+        Email(
+            template="payroll/email/late_session",
+            to=list(settings.ZEA_PAYROLL_RECIPIENTS),
+            context={"month": report.month_label, "report_id": str(report.pk), "session_id": str(session.pk)},
+        ),
+    )
+
+
 def csv_bytes(*, report_id) -> bytes:
     """The stored CSV as the spreadsheet-friendly bytes we serve and attach (UTF-8 with BOM)."""
     return ("\ufeff" + PayrollReport.objects.values_list("csv", flat=True).get(pk=report_id)).encode()

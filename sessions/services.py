@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sessions import signals
 from sessions.models import Review, TrainingSession
 from zea.constraints import constraint_of
 from zea.errors import Conflict, Invalid, NotFound
@@ -141,6 +142,7 @@ def record_time(*, session: TrainingSession, started_at: datetime, ended_at: dat
         data={"payable_minutes": minutes},
         args={"started_at": started_at, "ended_at": ended_at, "payable_minutes": minutes, "recorded_at": now},
     )
+    signals.time_recorded.send(sender=TrainingSession, session=recorded)
     # The chord is built by a worker, not here: a process that starts a chord subscribes to
     # its results in Redis, and a request must never wait on Redis (see dispatch).
     transaction.on_commit(lambda: dispatch.safe_send("sessions.tasks.launch_reviews", args=[str(recorded.pk)]))

@@ -10,8 +10,12 @@ from django.core import mail
 from django.utils import timezone as dj_timezone
 from django_celery_beat.models import PeriodicTask
 
+from bookings import services as bookings
 from payroll import figures, schedule, services, tasks
 from payroll.models import PayrollReport
+from sessions import services as sessions
+from sessions.models import TrainingSession
+from tests.bookings.conftest import new_slot
 from tests.helpers import wait_until
 from tests.payroll.conftest import make_coach, recorded
 from zea.celery import app as celery_app
@@ -290,3 +294,48 @@ def test_the_catch_up_follows_the_entry_as_staff_left_it(catch_up):
     PeriodicTask.objects.filter(pk=catch_up.pk).update(enabled=False)
     _sweep_at(datetime(2026, 4, 20, tzinfo=AUCKLAND))
     assert list(PayrollReport.objects.values_list("month", flat=True)) == [datetime(2026, 2, 1).date()]
+
+
+# --- a session recorded after its month's report ---------------------------------------
+
+
+def _record_at(coach, athlete_user, start: datetime, *, recorded_at: datetime):
+    """Book a one-hour slot at `start` (the day before), record its real hour at `recorded_at`."""
+    with time_machine.travel(start - timedelta(days=1), tick=False):
+        slot = new_slot(coach, start_in=timedelta(days=1))
+        session_id = bookings.book_slot(user=athlete_user, slot_id=slot.pk).session_id
+    with time_machine.travel(recorded_at, tick=False):
+        session = TrainingSession.objects.get(pk=session_id)
+        return sessions.record_time(
+            session=session, started_at=start, ended_at=start + timedelta(hours=1), actor="user:t"
+        )
+
+
+def _late_emails():
+    return OutboxMessage.objects.filter(template="payroll/email/late_session")
+
+
+def test_a_session_recorded_after_its_months_report_tells_the_payroll_recipients(payer, recipients):
+    coach = make_coach("Lara", "Late", "30.00")
+    with time_machine.travel(datetime(2026, 4, 1, 3, 0, tzinfo=UTC), tick=False):
+        report, _ = services.request_monthly_report(today=datetime(2026, 4, 1).date())
+        services.generate(report.pk)  # March, made for good
+    late = _record_at(
+        coach, payer, datetime(2026, 3, 31, 20, 0, tzinfo=UTC), recorded_at=datetime(2026, 4, 2, tzinfo=UTC)
+    )
+    email = _late_emails().get()
+    assert email.to == recipients and email.execution_id == report.pk
+    assert (email.context["month"], email.context["session_id"]) == ("2026-03", str(late.pk))
+    # the report itself is left as it was, for staff to regenerate
+    assert state_of(report.pk) == "ready" and transitions(report.pk) == ["start", "generate", "complete"]
+    # a session of a month whose report is still to come, or a preview, tells no one
+    _record_at(
+        coach, payer, datetime(2026, 4, 10, 9, 0, tzinfo=UTC), recorded_at=datetime(2026, 4, 10, 11, 0, tzinfo=UTC)
+    )
+    with time_machine.travel(datetime(2026, 4, 20, tzinfo=UTC), tick=False):
+        preview, _ = services.request_report(month=datetime(2026, 4, 1).date(), actor="user:t")
+        services.generate(preview.pk)
+    _record_at(
+        coach, payer, datetime(2026, 4, 21, 9, 0, tzinfo=UTC), recorded_at=datetime(2026, 4, 21, 11, 0, tzinfo=UTC)
+    )
+    assert _late_emails().count() == 1
