@@ -154,6 +154,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "zea.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The throttles count per client address: REMOTE_ADDR unless this many proxies of
+    # ours stand in front (then the address they add to X-Forwarded-For). With it unset,
+    # DRF would trust whatever X-Forwarded-For a client sends, and a new one per request
+    # would never be throttled.
+    "NUM_PROXIES": env_int("ZEA_NUM_PROXIES", 0),
     "DEFAULT_THROTTLE_RATES": {
         "register": env_str("ZEA_THROTTLE_REGISTER", "30/hour"),
         "login": env_str("ZEA_THROTTLE_LOGIN", "60/minute"),

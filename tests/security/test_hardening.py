@@ -10,7 +10,7 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, client_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -80,3 +80,63 @@ def test_password_guessing_against_one_account_is_slowed(anon, athlete_user, tig
     assert blocked.status_code == 429 and blocked.json()["code"] == "throttled" and "retry_after" in blocked.json()
     other = anon.post("/api/auth/token/", {"username": "someone-else@example.com", "password": "x"})
     assert other.status_code == 400  # other accounts are not locked out
+
+
+@pytest.fixture
+def address_throttles(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"register": "2/min", "login": "2/min", "login_user": "100/min"},
+    }
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    cache.clear()
+    yield
+    SimpleRateThrottle.THROTTLE_RATES = original
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_a_made_up_x_forwarded_for_does_not_escape_the_address_throttles(anon, address_throttles):
+    # With no proxy of ours configured (ZEA_NUM_PROXIES), the address is the connection's.
+    registrations = [
+        anon.post(
+            "/api/onboarding/register/",
+            {"email": f"x{i}@example.com", "password": PASSWORD, "first_name": "X", "last_name": "Y"},
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{i}",
+        ).status_code
+        for i in range(3)
+    ]
+    logins = [
+        anon.post(
+            "/api/auth/token/", {"username": f"n{i}@example.com", "password": "x"}, HTTP_X_FORWARDED_FOR=f"10.1.0.{i}"
+        ).status_code
+        for i in range(3)
+    ]
+    assert (registrations, logins) == ([201, 201, 429], [400, 400, 429])
+
+
+@pytest.mark.django_db
+def test_a_new_password_ends_the_old_tokens(athlete_user):
+    old = client_for(athlete_user)
+    assert old.get("/api/me/").status_code == 200
+    athlete_user.set_password("A-new-pass-phrase-42")  # a reset by staff, or by the user
+    athlete_user.save()
+    response = old.get("/api/me/")
+    assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+    login = client_for(None).post(
+        "/api/auth/token/", {"username": athlete_user.email, "password": "A-new-pass-phrase-42"}
+    )
+    assert login.status_code == 200
+    # a save that does not touch the password keeps them
+    fresh = client_for(athlete_user)
+    athlete_user.first_name = "Renamed"
+    athlete_user.save()
+    assert fresh.get("/api/me/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_username_typed_with_capitals_logs_in(anon, django_user_model):
+    django_user_model.objects.create_user("Boss@Example.com", "Boss@Example.com", "Boss-pass-phrase-42", is_staff=True)
+    response = anon.post("/api/auth/token/", {"username": "Boss@Example.com", "password": "Boss-pass-phrase-42"})
+    assert response.status_code == 200 and response.json()["token"]

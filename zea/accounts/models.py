@@ -2,9 +2,19 @@
 
 import uuid
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+
+
+class LoginManager(UserManager):
+    def get_by_natural_key(self, username):
+        # Logins send the email lowercased; a username typed with capitals (createsuperuser,
+        # the admin's add form) must still log in. Exact first: it is the usual case.
+        try:
+            return super().get_by_natural_key(username)
+        except self.model.DoesNotExist:
+            return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
 
 
 class User(AbstractUser):
@@ -13,10 +23,22 @@ class User(AbstractUser):
     email = models.EmailField("email address")
     language = models.CharField(max_length=8, blank=True, help_text="Preferred language for emails.")
 
+    objects = LoginManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique", condition=~models.Q(email="")),
         ]
+
+    def save(self, *args, **kwargs):
+        password_changed = self._password is not None  # set_password() since the last save
+        super().save(*args, **kwargs)
+        if password_changed:
+            # A new password ends the API tokens issued under the old one, as Django ends
+            # the sessions (a reset after a compromise must lock the holder out).
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
 
     @property
     def is_athlete(self) -> bool:
