@@ -4,12 +4,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from onboarding import serializers as s
 from onboarding import services
 from zea.accounts.permissions import IsAthlete
+from zea.api.throttling import ScopedRateThrottle
 from zea.workflows.status import deadline_of
 
 

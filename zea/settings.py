@@ -183,6 +183,17 @@ SPECTACULAR_SETTINGS = {
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/1")
+# What the throttles count (zea/api/throttling.py): in Redis, shared by every web worker
+# and kept across restarts, so a limit is the limit. The broker's db by default, under a
+# prefix of its own; unreachable, the throttles let requests through.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("ZEA_CACHE_URL", CELERY_BROKER_URL),
+        "KEY_PREFIX": "zea-cache",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
 CELERY_TIMEZONE = ZEA_TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -140,3 +140,36 @@ def test_a_username_typed_with_capitals_logs_in(anon, django_user_model):
     django_user_model.objects.create_user("Boss@Example.com", "Boss@Example.com", "Boss-pass-phrase-42", is_staff=True)
     response = anon.post("/api/auth/token/", {"username": "Boss@Example.com", "password": "Boss-pass-phrase-42"})
     assert response.status_code == 200 and response.json()["token"]
+
+
+@pytest.mark.django_db
+def test_the_throttles_count_in_redis_for_every_web_worker(anon, address_throttles, settings):
+    # Not in one process' memory: another worker (here, a client of its own) sees the count.
+    import redis
+
+    for i in range(2):
+        anon.post("/api/auth/token/", {"username": f"w{i}@example.com", "password": "x"})
+    location = settings.CACHES["default"]["LOCATION"]
+    assert location.startswith("redis://")
+    keys = redis.Redis.from_url(location).keys("zea-cache:*throttle_login_*")
+    assert keys, "no throttle count in Redis"
+    cache.close()  # a fresh connection, as another process would have
+    assert anon.post("/api/auth/token/", {"username": "w9@example.com", "password": "x"}).status_code == 429
+
+
+@pytest.mark.django_db
+def test_with_the_cache_unreachable_logins_and_registrations_go_on(anon, athlete_user, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    login = anon.post("/api/auth/token/", {"username": athlete_user.email, "password": PASSWORD})
+    assert login.status_code == 200 and login.json()["token"]
+    registration = anon.post(
+        "/api/onboarding/register/",
+        {"email": "down@example.com", "password": PASSWORD, "first_name": "D", "last_name": "Own"},
+    )
+    assert registration.status_code == 201

@@ -10,12 +10,12 @@ from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from zea.accounts import services
 from zea.accounts.models import EMAIL_MAX_LENGTH
 from zea.accounts.permissions import IsStaff
+from zea.api.throttling import ScopedRateThrottle, SimpleRateThrottle
 from zea.errors import DomainError
 
 
