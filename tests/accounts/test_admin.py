@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import register_athlete
-from zea.accounts.models import Athlete
+from zea.accounts.models import Athlete, Coach
 
 pytestmark = pytest.mark.django_db
 
@@ -20,3 +20,14 @@ def test_staff_cannot_add_an_athlete_without_its_onboarding(admin_client, django
     assert admin_client.get(reverse("admin:accounts_athlete_change", args=[athlete.pk])).status_code == 200
     changelist = admin_client.get(reverse("admin:accounts_athlete_changelist"))
     assert changelist.status_code == 200 and url.encode() not in changelist.content
+
+
+def test_staff_cannot_make_an_athlete_a_coach_too(admin_client, django_user_model):
+    athlete = register_athlete().athlete
+    url = reverse("admin:accounts_coach_add")
+    response = admin_client.post(url, {"user": athlete.user_id, "hourly_rate": "30.00"})
+    assert response.status_code == 200 and b"a coach needs a login of its own" in response.content
+    assert not Coach.objects.filter(user_id=athlete.user_id).exists()
+    loose = django_user_model.objects.create_user("coach-to-be@example.com", "coach-to-be@example.com", "x")
+    assert admin_client.post(url, {"user": loose.pk, "hourly_rate": "30.00"}).status_code == 302
+    assert Coach.objects.filter(user=loose).exists()

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
@@ -22,8 +23,23 @@ class AthleteAdmin(admin.ModelAdmin):
         return False
 
 
+class CoachForm(forms.ModelForm):
+    class Meta:
+        model = Coach
+        fields = ["user", "hourly_rate"]
+
+    def clean_user(self):
+        # One role per login, as the API makes them: an athlete who also coached could
+        # book, rate and be paid for their own sessions.
+        user = self.cleaned_data["user"]
+        if Athlete.objects.filter(user=user).exists():
+            raise forms.ValidationError("This user is an athlete; a coach needs a login of its own.")
+        return user
+
+
 @admin.register(Coach)
 class CoachAdmin(admin.ModelAdmin):
+    form = CoachForm
     list_display = ["__str__", "user", "hourly_rate", "created_at"]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     raw_id_fields = ["user"]
