@@ -31,7 +31,8 @@ def test_athlete_and_coach_are_notified_after_commit(celery_worker, coach_obj):
     assert set(by_recipient) == {user.email, coach_obj.user.email}
     assert by_recipient[user.email].subject.startswith("Booking confirmed")
     assert "Ana Atleta booked your slot" in by_recipient[coach_obj.user.email].body
-    assert OutboxMessage.objects.filter(execution_id=response.json()["id"], sent_at__isnull=True).count() == 0
+    # and their rows are marked sent (the worker commits that just after handing them over)
+    wait_until(lambda: not OutboxMessage.objects.filter(execution_id=response.json()["id"], sent_at__isnull=True))
 
     client.post(f"/api/bookings/{response.json()['id']}/cancel/")
     wait_until(lambda: len(booking_mails()) == 4)

@@ -74,7 +74,8 @@ def test_a_request_is_generated_by_the_worker_and_mailed_with_the_csv(celery_wor
     wait_until(lambda: len(payroll_mails()) == 2)
     assert "1,75,1.25,80.00,100.00\r\n" in payroll_mails()[1].attachments[0][1]
     assert transitions(report_id)[3:] == ["regenerate", "generate", "complete"]
-    assert not OutboxMessage.objects.filter(execution_id=report_id, sent_at__isnull=True).exists()
+    # and its rows are marked sent (the worker commits that just after handing them over)
+    wait_until(lambda: not OutboxMessage.objects.filter(execution_id=report_id, sent_at__isnull=True).exists())
 
 
 def test_the_beat_entry_exists_after_migrate(db, settings):
