@@ -55,18 +55,20 @@ def test_the_admin_lives_at_a_configurable_path():
     assert result.stdout.strip().splitlines()[-1] == "/backstage-7f3/", result.stderr
 
 
-@pytest.fixture
-def tight_throttles(settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"register": "100/min", "login": "100/min", "login_user": "3/min"},
-    }
+def _throttled(settings, **rates):
+    """These rates for the test, on fresh counts (DRF reads its rates once, at import)."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     original = SimpleRateThrottle.THROTTLE_RATES
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     cache.clear()
     yield
     SimpleRateThrottle.THROTTLE_RATES = original
     cache.clear()
+
+
+@pytest.fixture
+def tight_throttles(settings):
+    yield from _throttled(settings, register="100/min", login="100/min", login_user="3/min")
 
 
 @pytest.mark.django_db
@@ -84,16 +86,7 @@ def test_password_guessing_against_one_account_is_slowed(anon, athlete_user, tig
 
 @pytest.fixture
 def address_throttles(settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"register": "2/min", "login": "2/min", "login_user": "100/min"},
-    }
-    original = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    cache.clear()
-    yield
-    SimpleRateThrottle.THROTTLE_RATES = original
-    cache.clear()
+    yield from _throttled(settings, register="2/min", login="2/min", login_user="100/min")
 
 
 @pytest.mark.django_db
