@@ -14,6 +14,7 @@ import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from kombu import pools
 
@@ -380,12 +381,14 @@ def test_the_outbox_queries_written_once_match_the_orm():
     )
     OutboxMessage.objects.filter(pk=rows[1].pk).update(sent_at=now)
     OutboxMessage.objects.filter(pk=rows[2].pk).update(next_attempt_at=now + timedelta(hours=1))
+    # one that failed and waits out its backoff; the other, never tried, is not held back
+    OutboxMessage.objects.filter(pk=rows[3].pk).update(next_attempt_at=now + timedelta(hours=1), attempts=1)
     with transaction.atomic():
         by_id = outbox._lock("ids", [[r.pk for r in rows], now])
         due = outbox._lock("due", [now, 10])
     expected = OutboxMessage.objects.pending().filter(pk__in=[r.pk for r in rows])
     assert [(m.pk, m.to, m.context) for m in by_id] == [
-        (m.pk, m.to, m.context) for m in expected.filter(next_attempt_at__lte=now).order_by("pk")
+        (m.pk, m.to, m.context) for m in expected.filter(Q(attempts=0) | Q(next_attempt_at__lte=now)).order_by("pk")
     ]
     assert [m.pk for m in due] == list(
         expected.filter(next_attempt_at__lte=now).order_by("next_attempt_at", "pk").values_list("pk", flat=True)

@@ -84,8 +84,8 @@ def deliver_many(message_ids: list[int], *, now: datetime | None = None) -> dict
     """Send the still-pending emails among these that are due, in one transaction and over
     one connection to the mail server; return the retry delay of each that failed.
 
-    One waiting out its backoff is left alone: a second way to it (the sweeper's re-send,
-    a retry task beside a wake-up) must not spend its attempts early.
+    One waiting out the backoff of a failed attempt is left alone: a second way to it (the
+    sweeper's re-send, a retry task beside a wake-up) must not spend its attempts early.
     """
     due_by = (now or timezone.now()) + DUE_TOLERANCE
     with transaction.atomic():
@@ -166,7 +166,9 @@ def _sql(which: str) -> str:
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     select = f"SELECT {sql_rows.columns(OutboxMessage)} FROM {table} WHERE"
     return {
-        "ids": f"{select} {PENDING_OUTBOX_BY_ID} AND id = ANY(%s) AND next_attempt_at <= %s"
+        # One that failed waits out its backoff; one never tried has none to wait out (and
+        # the sweeper's re-send stamps it with its own clock, which may run ahead).
+        "ids": f"{select} {PENDING_OUTBOX_BY_ID} AND id = ANY(%s) AND (attempts = 0 OR next_attempt_at <= %s)"
         " ORDER BY id FOR UPDATE SKIP LOCKED",
         # The partial index on pending rows' next_attempt_at serves this.
         "due": f"{select} {PENDING_OUTBOX} AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s"
