@@ -38,6 +38,8 @@ def test_the_outbox_linger_takes_milliseconds_and_zero_and_refuses_nonsense():
     assert _start_django(ZEA_OUTBOX_LINGER="40ms").returncode == 0
     refused = _start_django(ZEA_OUTBOX_LINGER="soon")
     assert refused.returncode != 0 and "ZEA_OUTBOX_LINGER" in refused.stderr
+    refused = _start_django(ZEA_OUTBOX_LINGER_BUSY="soon")
+    assert refused.returncode != 0 and "ZEA_OUTBOX_LINGER_BUSY" in refused.stderr
 
 
 def _start_django(code="import django; django.setup(); print('started')", **env):

@@ -304,6 +304,23 @@ def test_a_wakeup_waits_out_the_linger_once_whatever_the_clocks_say(settings):
     assert 0.45 <= time.monotonic() - started < 0.9
 
 
+@pytest.mark.django_db
+def test_a_wakeup_after_a_busy_one_lingers_longer_and_after_a_quiet_one_does_not(settings, monkeypatch):
+    settings.ZEA_OUTBOX_LINGER = timedelta(0)
+    settings.ZEA_OUTBOX_LINGER_BUSY = timedelta(milliseconds=400)
+    monkeypatch.setattr(outbox, "_last_taken", 0)  # a worker starts quiet
+    assert outbox.linger() == timedelta(0)
+    for n in range(outbox.BUSY_WAKEUP):
+        _commit_email(f"{n}@example.com")
+    assert outbox.deliver_due(rung_at=time.time())[0] == outbox.BUSY_WAKEUP
+    assert outbox.linger() == timedelta(milliseconds=400)  # that one found the outbox busy
+    assert dispatch.doorbell_ttl() > timedelta(milliseconds=400)  # the bell outlasts the longer linger
+    started = time.monotonic()
+    assert outbox.deliver_due(rung_at=time.time()) == (0, {})
+    assert time.monotonic() - started >= 0.39
+    assert outbox.linger() == timedelta(0)  # and that one found nothing: quiet again
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_wakeup_holds_later_emails_back_no_longer_than_the_doorbells_ttl():
     flush_test_redis()

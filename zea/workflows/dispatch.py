@@ -51,17 +51,18 @@ def _send_timers(timers) -> None:
 # with one `deliver_due_outbox` task, which delivers every email due, in batches, until
 # none is left. While such a task is queued and not yet started (the flag below is set),
 # later commits need not send another: it will find their rows, since it clears the
-# flag before it reads. The task lingers until ZEA_OUTBOX_LINGER after the ring before
-# it does, so the commits of that moment share it: under load one task, one lock and
-# one commit in the worker serve many bookings, and the web process sends a SET instead
-# of a Celery message. The flag expires on its own, so a lost task holds emails back for
-# about a second at most (and the sweeper re-sends anything overdue whatever happens).
+# flag before it reads. The task lingers until ZEA_OUTBOX_LINGER after the ring (longer
+# while the outbox is busy, see `outbox.linger`) before it does, so the commits of that
+# moment share it: under load one task, one lock and one commit in the worker serve many
+# bookings, and the web process sends a SET instead of a Celery message. The flag
+# expires on its own, so a lost task holds emails back for about a second at most (and
+# the sweeper re-sends anything overdue whatever happens).
 DOORBELL = "zea:outbox:doorbell"
 DELIVER_DUE = "zea.workflows.tasks.deliver_due_outbox"
 
 
 def doorbell_ttl() -> timedelta:
-    return settings.ZEA_OUTBOX_LINGER + timedelta(seconds=1)
+    return max(settings.ZEA_OUTBOX_LINGER, settings.ZEA_OUTBOX_LINGER_BUSY) + timedelta(seconds=1)
 
 
 def ring_outbox() -> bool:

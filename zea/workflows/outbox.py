@@ -103,12 +103,13 @@ def deliver_due(
     left; return how many were taken and the retry delay of each that failed.
 
     What the outbox doorbell wakes (see `dispatch.ring_outbox`): it first waits until
-    ZEA_OUTBOX_LINGER after `rung_at` (a Unix time), so the commits of that moment go
-    with it. Rows another delivery holds are skipped, so two of these share the work.
+    its `linger()` after `rung_at` (a Unix time), so the commits of that moment go with
+    it. Rows another delivery holds are skipped, so two of these share the work.
     """
+    global _last_taken
     if rung_at is not None:
-        linger = settings.ZEA_OUTBOX_LINGER.total_seconds()
-        wait = min(linger, rung_at + linger - time.time())  # never longer, whatever the clocks say
+        wait_for = linger().total_seconds()
+        wait = min(wait_for, rung_at + wait_for - time.time())  # never longer, whatever the clocks say
         if wait > 0:
             time.sleep(wait)
     dispatch.answer_doorbell()
@@ -120,10 +121,28 @@ def deliver_due(
             retries |= _send_locked(messages, None)
         taken += len(messages)
         if len(messages) < batch:
+            _last_taken = taken
             return taken, retries
         if time.monotonic() > stop_at:
+            _last_taken = taken
             dispatch.ring_outbox()  # more is due: let a fresh task go on (time limits, fairness)
             return taken, retries
+
+
+# A wake-up that took this many emails or more finds the outbox busy: the next one in the
+# same process lingers ZEA_OUTBOX_LINGER_BUSY. Each wake-up costs the worker about as
+# much as rendering ten emails (Celery's own handling of a task, the doorbell, a lock and
+# a commit), so under load a longer linger shares it among more of them; when email is
+# quiet the short linger keeps each one quick. Per process: a new worker starts quiet.
+BUSY_WAKEUP = 10
+_last_taken = 0
+
+
+def linger() -> timedelta:
+    """How long the next wake-up waits after its ring before it reads the outbox."""
+    if _last_taken >= BUSY_WAKEUP:
+        return max(settings.ZEA_OUTBOX_LINGER, settings.ZEA_OUTBOX_LINGER_BUSY)
+    return settings.ZEA_OUTBOX_LINGER
 
 
 def _send_locked(messages: list[OutboxMessage], now: datetime | None) -> dict[int, timedelta]:
