@@ -14,6 +14,7 @@ from onboarding import services as onboarding_services
 from zea.accounts.models import User
 from zea.accounts.services import create_coach
 from zea.celery import app as celery_app
+from zea.workflows import outbox
 
 _seq = itertools.count(1)
 PASSWORD = "Str0ng-pass-for-tests!"
@@ -34,6 +35,12 @@ def flush_test_redis():
 @pytest.fixture(autouse=True)
 def _clean_mailbox():
     mail.outbox = []
+
+
+@pytest.fixture(autouse=True)
+def _quiet_outbox(monkeypatch):
+    # The size of the last wake-up sets the next one's linger; each test starts quiet.
+    monkeypatch.setattr(outbox, "_last_taken", 0)
 
 
 def client_for(user=None) -> APIClient:
