@@ -8,6 +8,7 @@ doing one locked UPDATE + INSERT, measured in the same run and the same way.
 import argparse
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -227,6 +228,7 @@ def main():
         print_cpu("booking", cpu, base_cpu)
         hot_results, hot_elapsed = [], 0.0
         confirmed = []
+        before = cpu_seconds(stack)
         for slot_id in hot:
             round_results, round_elapsed = run_clients(
                 port, [[("/api/bookings/", {"slot_id": slot_id}, t)] for t in tokens]
@@ -234,10 +236,22 @@ def main():
             hot_results += round_results
             hot_elapsed += round_elapsed
             confirmed.append(sum(1 for status, _ in round_results if status == 201))
+        after = cpu_seconds(stack)
         rate, p50, p99, statuses = summarize("booking, 64 clients racing one slot (cap 16)", hot_results, hot_elapsed)
         print(
             f"{'':<44} confirmed per slot: {confirmed} (capacity 16); 5xx: "
             f"{sum(n for s, n in statuses.items() if s >= 500)}"
+        )
+        # A round's last answer waits for the whole round: how busy the cores were says
+        # whether it waited for the CPU (or for the slot's lock, with cores idle).
+        per_round = {name: (after[name] - before[name]) * 1000 / len(hot) for name in after}
+        wall, cores = hot_elapsed * 1000 / len(hot), os.cpu_count()
+        busy = per_round["machine"] / (wall * cores)
+        print(
+            f"{'':<44} CPU per round: "
+            + ", ".join(f"{n} {ms:.0f} ms" for n, ms in per_round.items() if n != "machine")
+            + f"; whole machine {per_round['machine']:.0f} ms in {wall:.0f} ms: {busy:.0%} of {cores} cores busy",
+            flush=True,
         )
         verify = stack.manage("zea", "verify", check=False)
         print(f"zea verify after the run: exit {verify.returncode}")
