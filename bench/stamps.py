@@ -21,7 +21,7 @@ class StampingEmailBackend(BaseEmailBackend):
     Like the SMTP backend, a connection the caller opened serves every message until it
     is closed, and the stamps taken meanwhile go to Redis in one write when it closes.
     The outbox holds one connection per batch: one write per batch, not one round trip
-    per email, which was a third of the worker's CPU per email and charged the bench's
+    per email, which was half the worker's CPU per email and charged the bench's
     own bookkeeping to a booking. The stamp is still the moment of the hand-over.
     """
 
@@ -42,7 +42,9 @@ class StampingEmailBackend(BaseEmailBackend):
 
     def send_messages(self, messages):
         opened_here = self.open()
-        self._stamps.update({message.to[0]: time.time() for message in messages})
-        if opened_here:
-            self.close()
+        try:
+            self._stamps.update({message.to[0]: time.time() for message in messages})
+        finally:
+            if opened_here:
+                self.close()
         return len(messages)

@@ -39,8 +39,8 @@ def _clean_mailbox():
 
 @pytest.fixture(autouse=True)
 def _quiet_outbox(monkeypatch):
-    # The size of the last wake-up sets the next one's linger; each test starts quiet.
-    monkeypatch.setattr(outbox, "_last_taken", 0)
+    # A busy wake-up lengthens the next one's linger; each test starts quiet.
+    monkeypatch.setattr(outbox, "_busy_until", 0.0)
 
 
 def client_for(user=None) -> APIClient:

@@ -306,18 +306,39 @@ def test_a_wakeup_waits_out_the_linger_once_whatever_the_clocks_say(settings):
 
 @pytest.mark.django_db
 def test_a_wakeup_after_a_busy_one_lingers_longer_and_after_a_quiet_one_does_not(settings):
-    settings.ZEA_OUTBOX_LINGER = timedelta(0)
+    settings.ZEA_OUTBOX_LINGER = timedelta(milliseconds=1)
     settings.ZEA_OUTBOX_LINGER_BUSY = timedelta(milliseconds=400)
-    assert outbox.linger() == timedelta(0)  # a worker starts quiet
+    quiet, busy = timedelta(milliseconds=1), timedelta(milliseconds=400)
+    assert outbox.linger() == quiet  # a worker starts quiet
+    for n in range(outbox.BUSY_WAKEUP - 1):
+        _commit_email(f"{n}@example.com")
+    assert outbox.deliver_due(rung_at=time.time())[0] == outbox.BUSY_WAKEUP - 1
+    assert outbox.linger() == quiet  # one short of busy
     for n in range(outbox.BUSY_WAKEUP):
         _commit_email(f"{n}@example.com")
     assert outbox.deliver_due(rung_at=time.time())[0] == outbox.BUSY_WAKEUP
-    assert outbox.linger() == timedelta(milliseconds=400)  # that one found the outbox busy
-    assert dispatch.doorbell_ttl() > timedelta(milliseconds=400)  # the bell outlasts the longer linger
+    assert outbox.linger() == busy
+    assert dispatch.doorbell_ttl() > busy  # the bell outlasts the longer linger
     started = time.monotonic()
     assert outbox.deliver_due(rung_at=time.time()) == (0, {})
     assert time.monotonic() - started >= 0.39
-    assert outbox.linger() == timedelta(0)  # and that one found nothing: quiet again
+    assert outbox.linger() == quiet  # and that one found nothing: quiet again
+
+
+@pytest.mark.django_db
+def test_a_busy_outbox_is_forgotten_after_a_second_and_never_lingers_when_lingering_is_off(settings):
+    settings.ZEA_OUTBOX_LINGER = timedelta(milliseconds=25)
+    for n in range(outbox.BUSY_WAKEUP + 2):
+        _commit_email(f"{n}@example.com")
+    # Cut short by its budget after one batch of ten, as a backlog would: still busy.
+    taken, _ = outbox.deliver_due(batch=outbox.BUSY_WAKEUP, budget_seconds=0)
+    assert taken == outbox.BUSY_WAKEUP
+    assert outbox.linger() == settings.ZEA_OUTBOX_LINGER_BUSY
+    with time_machine.travel(time.time() + outbox.BUSY_MEMORY + 0.5, tick=False):
+        assert outbox.linger() == timedelta(milliseconds=25)
+    settings.ZEA_OUTBOX_LINGER = timedelta(0)
+    assert outbox.linger() == timedelta(0)
+    flush_test_redis()  # the budget's ring for the rest
 
 
 @pytest.mark.django_db(transaction=True)

@@ -55,8 +55,8 @@ def _send_timers(timers) -> None:
 # while the outbox is busy, see `outbox.linger`) before it does, so the commits of that
 # moment share it: under load one task, one lock and one commit in the worker serve many
 # bookings, and the web process sends a SET instead of a Celery message. The flag
-# expires on its own, so a lost task holds emails back for about a second at most (and
-# the sweeper re-sends anything overdue whatever happens).
+# expires on its own, so a lost task holds emails back for the longer linger and a
+# second at most (and the sweeper re-sends anything overdue whatever happens).
 DOORBELL = "zea:outbox:doorbell"
 DELIVER_DUE = "zea.workflows.tasks.deliver_due_outbox"
 

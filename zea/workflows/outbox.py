@@ -106,7 +106,6 @@ def deliver_due(
     its `linger()` after `rung_at` (a Unix time), so the commits of that moment go with
     it. Rows another delivery holds are skipped, so two of these share the work.
     """
-    global _last_taken
     if rung_at is not None:
         wait_for = linger().total_seconds()
         wait = min(wait_for, rung_at + wait_for - time.time())  # never longer, whatever the clocks say
@@ -121,28 +120,37 @@ def deliver_due(
             retries |= _send_locked(messages, None)
         taken += len(messages)
         if len(messages) < batch:
-            _last_taken = taken
+            _remember(taken)
             return taken, retries
         if time.monotonic() > stop_at:
-            _last_taken = taken
+            _remember(taken)
             dispatch.ring_outbox()  # more is due: let a fresh task go on (time limits, fairness)
             return taken, retries
 
 
-# A wake-up that took this many emails or more finds the outbox busy: the next one in the
-# same process lingers ZEA_OUTBOX_LINGER_BUSY. Each wake-up costs the worker about as
-# much as rendering ten emails (Celery's own handling of a task, the doorbell, a lock and
-# a commit), so under load a longer linger shares it among more of them; when email is
-# quiet the short linger keeps each one quick. Per process: a new worker starts quiet.
+# A wake-up that took this many emails or more finds the outbox busy: for the next
+# BUSY_MEMORY, wake-ups in the same process linger ZEA_OUTBOX_LINGER_BUSY. Each wake-up
+# costs the worker about as much as rendering ten emails (Celery's own handling of a
+# task, the doorbell, a lock and a commit), so under load a longer linger shares it among
+# more of them; when email is quiet (or has been for a second) the short linger keeps
+# each one quick. Kept per process (each prefork child its own): a new worker starts quiet.
 BUSY_WAKEUP = 10
-_last_taken = 0
+BUSY_MEMORY = 1.0  # seconds
+_busy_until = 0.0  # a Unix time
+
+
+def _remember(taken: int) -> None:
+    global _busy_until
+    _busy_until = time.time() + BUSY_MEMORY if taken >= BUSY_WAKEUP else 0.0
 
 
 def linger() -> timedelta:
-    """How long the next wake-up waits after its ring before it reads the outbox."""
-    if _last_taken >= BUSY_WAKEUP:
-        return max(settings.ZEA_OUTBOX_LINGER, settings.ZEA_OUTBOX_LINGER_BUSY)
-    return settings.ZEA_OUTBOX_LINGER
+    """How long the next wake-up waits after its ring before it reads the outbox. No
+    linger (ZEA_OUTBOX_LINGER=0) means none when busy either."""
+    quiet = settings.ZEA_OUTBOX_LINGER
+    if quiet and time.time() < _busy_until:
+        return max(quiet, settings.ZEA_OUTBOX_LINGER_BUSY)
+    return quiet
 
 
 def _send_locked(messages: list[OutboxMessage], now: datetime | None) -> dict[int, timedelta]:
