@@ -170,6 +170,23 @@ def print_cpu(what, cpu, baseline=None):
     print(line, flush=True)
 
 
+def print_email_delay():
+    """How long the bookings' emails waited under this load: from the row's writing in the
+    booking's transaction to its being marked sent (after the hand-over, at the commit of
+    the worker's batch). The latency bench measures the same one email at a time."""
+    from django.db.models import F
+
+    from zea.workflows.models import OutboxMessage
+
+    sent = OutboxMessage.objects.filter(template__startswith="bookings/email/confirmed", sent_at__isnull=False)
+    waits = [delay.total_seconds() * 1000 for delay in sent.values_list(F("sent_at") - F("created_at"), flat=True)]
+    print(
+        f"{'':<44} their emails, written → marked sent: p50 {common.percentile(waits, 50):.1f} ms, "
+        f"p99 {common.percentile(waits, 99):.1f} ms ({len(waits)} emails)",
+        flush=True,
+    )
+
+
 def summarize(name, results, elapsed, baseline=None):
     ms = [m for _, m in results]
     rate = len(results) / elapsed
@@ -226,6 +243,8 @@ def main():
         results, elapsed, cpu = combined(booking_runs)
         summarize("booking, 16 clients, no contention", results, elapsed, base)
         print_cpu("booking", cpu, base_cpu)
+        if not args.no_worker:
+            print_email_delay()
         hot_results, hot_elapsed = [], 0.0
         confirmed = []
         before = cpu_seconds(stack)

@@ -261,7 +261,7 @@ ZEA_OUTBOX_LINGER = env_duration("ZEA_OUTBOX_LINGER", "25ms", allow_zero=True)
 # The linger for a second after a wake-up that found the outbox busy (ten emails or more,
 # see zea/workflows/outbox.py): under load, fewer wake-ups for the same emails. 0 turns it
 # off, as does a ZEA_OUTBOX_LINGER of 0.
-ZEA_OUTBOX_LINGER_BUSY = env_duration("ZEA_OUTBOX_LINGER_BUSY", "100ms", allow_zero=True)
+ZEA_OUTBOX_LINGER_BUSY = env_duration("ZEA_OUTBOX_LINGER_BUSY", "50ms", allow_zero=True)
 # How long after the monthly payroll run's time the sweeper asks for last month's report
 # itself, should the run have left none (its message lost). 0 turns it off.
 ZEA_PAYROLL_CATCH_UP = env_duration("ZEA_PAYROLL_CATCH_UP", "15m", allow_zero=True)
