@@ -44,8 +44,13 @@ def fresh_database():
 
 
 def setup_django():
+    import warnings
+
     import django
 
+    # The benches serve no static files, and without `collectstatic` WhiteNoise warns
+    # that STATIC_ROOT is missing in the middle of a bench's figures.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     django.setup()
 
 
